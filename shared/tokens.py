@@ -1,0 +1,218 @@
+"""Signed tracking tokens: the sender signs them into links, the tracker verifies them.
+
+A token is ``KID.PAYLOAD.MAC``: a short key id, the base64url of a newline-separated
+payload, and a base64url HMAC-SHA256 over ``KID.PAYLOAD`` truncated to 128 bits.
+A separator format instead of JSON keeps verification well above 100k/s on one core,
+because verify sits on the tracker's hot path for every open and click.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from urllib.parse import urlsplit
+
+__all__ = ["KeyRing", "TokenClaims", "TokenError", "TokenKind", "safe_click_url"]
+
+_MAC_BYTES = 16
+_MIN_SECRET_BYTES = 16
+_KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,8}")
+_SEP = "\n"
+_FIELDS = 8
+
+
+class TokenError(ValueError):
+    """A token that must not be trusted: tampered, unknown key, malformed or wrong kind."""
+
+
+class TokenKind(StrEnum):
+    """What the signed link lets its holder do."""
+
+    OPEN = "open"
+    CLICK = "click"
+    UNSUB = "unsub"
+    PREFS = "prefs"
+    CONFIRM = "confirm"
+
+
+# One letter per kind keeps open-pixel URLs short.
+_KIND_CODE = {
+    TokenKind.OPEN: "o",
+    TokenKind.CLICK: "c",
+    TokenKind.UNSUB: "u",
+    TokenKind.PREFS: "p",
+    TokenKind.CONFIRM: "f",
+}
+_CODE_KIND = {code: kind for kind, code in _KIND_CODE.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    """What a token says; ``url`` is set only for clicks."""
+
+    kind: TokenKind
+    message_id: str
+    workspace_id: str
+    contact_id: str
+    issued_at: int
+    flow_id: str | None = None
+    step_id: str | None = None
+    url: str | None = None
+
+
+def safe_click_url(url: str) -> bool:
+    """True for absolute http(s) URLs with a host: the only targets a click may redirect to."""
+    if any(ch in url for ch in "\r\n\t\x00 "):
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def _b64encode(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _b64decode(text: str) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError) as err:
+        raise TokenError("token is not base64url") from err
+
+
+def _check_field(name: str, value: str) -> None:
+    if _SEP in value:
+        raise TokenError(f"{name} must not contain a newline")
+
+
+def _encode_claims(claims: TokenClaims) -> bytes:
+    if claims.kind is TokenKind.CLICK:
+        if claims.url is None or not safe_click_url(claims.url):
+            raise TokenError("a click token needs an absolute http(s) url")
+    elif claims.url is not None:
+        raise TokenError(f"a {claims.kind} token carries no url")
+    fields = (
+        _KIND_CODE[claims.kind],
+        claims.message_id,
+        claims.workspace_id,
+        claims.contact_id,
+        claims.flow_id or "",
+        claims.step_id or "",
+        str(int(claims.issued_at)),
+        claims.url or "",
+    )
+    names = ("kind", "message_id", "workspace_id", "contact_id", "flow_id", "step_id", "issued_at", "url")
+    for name, value in zip(names, fields, strict=True):
+        _check_field(name, value)
+    return _SEP.join(fields).encode("utf-8")
+
+
+def _decode_claims(raw: bytes) -> TokenClaims:
+    try:
+        fields = raw.decode("utf-8").split(_SEP)
+    except UnicodeDecodeError as err:
+        raise TokenError("token payload is not utf-8") from err
+    if len(fields) != _FIELDS:
+        raise TokenError("token payload has the wrong shape")
+    code, message_id, workspace_id, contact_id, flow_id, step_id, issued_at, url = fields
+    kind = _CODE_KIND.get(code)
+    if kind is None:
+        raise TokenError("token has an unknown kind")
+    if not issued_at.isdigit():
+        raise TokenError("token has a bad issued-at")
+    if kind is TokenKind.CLICK:
+        # Defence in depth: a signed token still never redirects outside http(s).
+        if not safe_click_url(url):
+            raise TokenError("click token carries an unsafe url")
+    elif url:
+        raise TokenError("only click tokens carry a url")
+    return TokenClaims(
+        kind=kind,
+        message_id=message_id,
+        workspace_id=workspace_id,
+        contact_id=contact_id,
+        issued_at=int(issued_at),
+        flow_id=flow_id or None,
+        step_id=step_id or None,
+        url=url or None,
+    )
+
+
+class KeyRing:
+    """Signing keys, newest first: sign with the first, verify with any of them.
+
+    Rotation: put the new key first and keep the old ones until their links have aged
+    out; tokens name their key id, so verification never tries every key.
+    """
+
+    __slots__ = ("_macs", "_signing_id")
+
+    def __init__(self, keys: Iterable[tuple[str, bytes]]) -> None:
+        self._macs: dict[str, hmac.HMAC] = {}
+        for key_id, secret in keys:
+            if not _KEY_ID.fullmatch(key_id):
+                raise ValueError(f"key id {key_id!r} must be 1-8 chars of [A-Za-z0-9_-]")
+            if len(secret) < _MIN_SECRET_BYTES:
+                raise ValueError(f"key {key_id!r} must be at least {_MIN_SECRET_BYTES} bytes")
+            if key_id in self._macs:
+                raise ValueError(f"key id {key_id!r} appears twice")
+            # A pre-keyed HMAC copied per call is cheaper than keying a new one.
+            self._macs[key_id] = hmac.new(secret, digestmod=hashlib.sha256)
+        if not self._macs:
+            raise ValueError("a key ring needs at least one key")
+        self._signing_id = next(iter(self._macs))
+
+    @property
+    def key_ids(self) -> tuple[str, ...]:
+        return tuple(self._macs)
+
+    def _mac(self, key_id: str, signed: bytes) -> bytes:
+        mac = self._macs[key_id].copy()
+        mac.update(signed)
+        return mac.digest()[:_MAC_BYTES]
+
+    def sign(self, claims: TokenClaims) -> str:
+        """Return the compact URL-safe token for ``claims``."""
+        head = f"{self._signing_id}.{_b64encode(_encode_claims(claims))}"
+        signed = head.encode("ascii")
+        return f"{head}.{_b64encode(self._mac(self._signing_id, signed))}"
+
+    def verify(
+        self,
+        token: str,
+        kind: TokenKind | None = None,
+        *,
+        now: int | None = None,
+        max_age_s: int | None = None,
+    ) -> TokenClaims:
+        """Return the claims of a genuine token, else raise ``TokenError``.
+
+        Pass ``kind`` so that, say, an open token can never be replayed as an unsubscribe;
+        pass ``now`` and ``max_age_s`` (seconds) to refuse tokens older than that.
+        """
+        parts = token.split(".")
+        if len(parts) != 3:
+            raise TokenError("token must have three parts")
+        key_id, payload, mac_text = parts
+        if key_id not in self._macs:
+            raise TokenError("token was signed with an unknown key")
+        try:
+            head = f"{key_id}.{payload}".encode("ascii")
+        except UnicodeEncodeError as err:
+            raise TokenError("token is not ascii") from err
+        if not hmac.compare_digest(self._mac(key_id, head), _b64decode(mac_text)):
+            raise TokenError("token signature does not match")
+        claims = _decode_claims(_b64decode(payload))
+        if kind is not None and claims.kind is not kind:
+            raise TokenError(f"expected a {kind} token, got {claims.kind}")
+        if now is not None and max_age_s is not None and now - claims.issued_at > max_age_s:
+            raise TokenError("token has expired")
+        return claims
