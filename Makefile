@@ -1,0 +1,38 @@
+# Dripline: two commands do everything — `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint unit bench docs install clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.8
+	@$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## Start the whole local stack (embedded PostgreSQL + Tansu + SMTP inbox + four services).
+run: $(STAMP)
+	$(BIN)/dripline run
+
+## Lint, type-check and run every test against a real broker and database.
+test: $(STAMP) lint
+	$(BIN)/python -m pytest -q -p no:cacheprovider; rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+## Regenerate docs/ (JSON Schemas, AsyncAPI) from the contract.
+docs: $(STAMP)
+	$(BIN)/dripline docs
+
+bench: $(STAMP)
+	$(BIN)/dripline bench
+
+clean:
+	rm -rf $(VENV) .dripline

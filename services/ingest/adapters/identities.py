@@ -1,0 +1,77 @@
+"""Resolves identifiers to a stable contact id, creating the contact on first sight.
+
+Hot path: a small in-process cache answers repeat customers without a query. Two
+ingest replicas racing on a brand-new identifier agree through the primary key
+(insert-if-absent, then read back).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import OrderedDict
+
+import asyncpg
+
+from shared.identity import IdentifierKind, identifier_hash
+
+CacheKey = tuple[str, IdentifierKind, bytes]
+
+_LOOKUP = """
+SELECT kind, contact_id FROM contact_identities
+WHERE workspace_id = $1 AND (kind, value_hash) IN (SELECT * FROM unnest($2::text[], $3::bytea[]))
+"""
+_CLAIM = """
+INSERT INTO contact_identities (workspace_id, kind, value_hash, contact_id)
+SELECT $1, k, h, $4 FROM unnest($2::text[], $3::bytea[]) AS t(k, h)
+ON CONFLICT DO NOTHING
+"""
+
+
+class ContactResolver:
+    def __init__(self, pool: asyncpg.Pool, cache_size: int = 200_000) -> None:
+        self._pool = pool
+        self._cache: OrderedDict[CacheKey, str] = OrderedDict()
+        self._cache_size = cache_size
+
+    async def resolve(self, workspace_id: str, identifiers: list[tuple[IdentifierKind, str]]) -> str:
+        """The contact id for these identifiers, strongest first; new identifiers are attached to it."""
+        keys = [(workspace_id, kind, identifier_hash(workspace_id, kind, value)) for kind, value in identifiers]
+        cached = [self._cache.get(key) for key in keys]
+        if all(cached):
+            self._touch(keys)
+            return str(cached[0])
+        contact_id = await self._resolve_in_db(workspace_id, keys)
+        for key in keys:
+            self._remember(key, contact_id)
+        return contact_id
+
+    async def _resolve_in_db(self, workspace_id: str, keys: list[CacheKey]) -> str:
+        kinds = [kind for _, kind, _ in keys]
+        hashes = [value_hash for _, _, value_hash in keys]
+        async with self._pool.acquire() as connection, connection.transaction():
+            found = {
+                row["kind"]: row["contact_id"] for row in await connection.fetch(_LOOKUP, workspace_id, kinds, hashes)
+            }
+            strongest = next((found[kind] for kind in kinds if kind in found), None)
+            contact_id = strongest or uuid.uuid4().hex
+            await connection.execute(_CLAIM, workspace_id, kinds, hashes, contact_id)
+            if strongest is None:
+                # Another replica may have claimed the same identifier first; its id wins.
+                rows = await connection.fetch(_LOOKUP, workspace_id, kinds[:1], hashes[:1])
+                contact_id = rows[0]["contact_id"]
+            return str(contact_id)
+
+    def _remember(self, key: CacheKey, contact_id: str) -> None:
+        self._cache[key] = contact_id
+        self._cache.move_to_end(key)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+
+    def _touch(self, keys: list[CacheKey]) -> None:
+        for key in keys:
+            self._cache.move_to_end(key)
+
+    def forget(self, workspace_id: str, contact_id: str) -> None:
+        """Drop a contact's cached identities (after erasure)."""
+        for key in [key for key, value in self._cache.items() if key[0] == workspace_id and value == contact_id]:
+            del self._cache[key]

@@ -1,0 +1,94 @@
+"""POST /v1/events and /v1/events/batch."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+
+from services.ingest.api.auth import WorkspaceDep
+from services.ingest.api.errors import describe
+from services.ingest.domain.requests import EXAMPLES, BatchIn, EventIn
+from services.ingest.intake import Intake
+
+router = APIRouter(prefix="/v1", tags=["events"])
+_EVENT = TypeAdapter(EventIn)
+
+
+class Accepted(BaseModel):
+    event_id: str = Field(description="Keep it: posting again with this id is a safe retry.")
+
+
+class BatchItemError(BaseModel):
+    index: int
+    errors: list[dict[str, str]]
+
+
+class BatchAccepted(BaseModel):
+    accepted: list[Accepted] = Field(description="In the order posted, valid events only.")
+    accepted_indexes: list[int]
+    rejected: list[BatchItemError]
+
+
+def _intake(request: Request) -> Intake:
+    intake: Intake = request.app.state.intake
+    return intake
+
+
+@router.post(
+    "/events",
+    status_code=202,
+    response_model=Accepted,
+    summary="Post one event",
+    description="Accepted (202) only once the broker has the event. 503 with Retry-After when it is away.",
+    responses={422: {"description": "A field is missing or wrong; `errors` names each."}, 503: {}},
+)
+async def post_event(
+    request: Request,
+    workspace_id: WorkspaceDep,
+    event: Annotated[EventIn, Body(openapi_examples={k: {"value": v} for k, v in EXAMPLES.items()})],
+) -> Accepted:
+    [event_id] = await _intake(request).accept_events(workspace_id, [event])
+    return Accepted(event_id=event_id)
+
+
+@router.post(
+    "/events/batch",
+    status_code=202,
+    response_model=BatchAccepted,
+    summary="Post up to 1,000 events",
+    description=(
+        "All or nothing by default: one bad event rejects the batch (422, every error listed by index). "
+        "With `partial: true` the valid events are accepted and the bad ones reported."
+    ),
+)
+async def post_batch(request: Request, workspace_id: WorkspaceDep, batch: BatchIn) -> Any:
+    limit = request.app.state.settings.ingest_max_batch
+    if len(batch.events) > limit:
+        return JSONResponse(
+            {"error": "batch_too_large", "errors": [{"path": "$.events", "reason": f"at most {limit} events"}]},
+            413,
+        )
+    valid: list[tuple[int, Any]] = []
+    rejected: list[BatchItemError] = []
+    for index, raw in enumerate(batch.events):
+        try:
+            valid.append((index, _EVENT.validate_python(raw)))
+        except ValidationError as error:
+            rejected.append(BatchItemError(index=index, errors=_item_errors(error)))
+    if rejected and not batch.partial:
+        return JSONResponse(
+            {"error": "invalid_batch", "rejected": [item.model_dump() for item in rejected]}, status_code=422
+        )
+    event_ids = await _intake(request).accept_events(workspace_id, [event for _, event in valid]) if valid else []
+    return BatchAccepted(
+        accepted=[Accepted(event_id=event_id) for event_id in event_ids],
+        accepted_indexes=[index for index, _ in valid],
+        rejected=rejected,
+    )
+
+
+def _item_errors(error: ValidationError) -> list[dict[str, str]]:
+    return describe([{**e, "loc": ("body", *e["loc"])} for e in error.errors()])

@@ -1,0 +1,42 @@
+"""Merging what a shop says about a contact into the profile Dripline keeps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.contract.contacts import ContactFields
+from shared.identity import IDENTIFIER_PRIORITY, IdentifierKind
+
+PROFILE_FIELDS = tuple(name for name in ContactFields.model_fields if name not in ("attributes", "tags"))
+
+
+def profile_update(fields: ContactFields) -> dict[str, Any]:
+    """Only what was said: unset fields never erase what is already known."""
+    return fields.model_dump(mode="json", exclude_none=True, exclude_defaults=True, exclude={"contact_id"})
+
+
+def merge_profile(current: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """Later values win field by field; attributes merge key by key; tags accumulate."""
+    merged = dict(current)
+    for name, value in update.items():
+        if name == "attributes":
+            merged["attributes"] = {**current.get("attributes", {}), **value}
+        elif name == "tags":
+            merged["tags"] = sorted(set(current.get("tags", [])) | set(value))
+        else:
+            merged[name] = value
+    return merged
+
+
+def identifiers_of(fields: ContactFields) -> list[tuple[IdentifierKind, str]]:
+    found: list[tuple[IdentifierKind, str]] = []
+    for kind in IDENTIFIER_PRIORITY:
+        value = getattr(fields, kind)
+        if value:
+            found.append((kind, str(value)))
+    return found
+
+
+def carries_profile(fields: ContactFields) -> bool:
+    """True when the reference says more than who the contact is (or says an address to reach them at)."""
+    return bool(profile_update(fields).keys() - {"external_id"})

@@ -1,0 +1,98 @@
+"""Accepting events: resolve the contact, keep its profile, and write every record to the broker.
+
+Only when the broker has acknowledged every record does the caller get its event ids.
+Retries are safe: an event keeps the id the shop gave it (or the one we answered with),
+and profile merges are idempotent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections import OrderedDict
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import asyncpg
+import orjson
+
+from services.ingest.adapters.identities import ContactResolver
+from services.ingest.adapters.profiles import merge_into_profile
+from services.ingest.domain.profile import carries_profile, identifiers_of, profile_update
+from services.ingest.domain.records import contact_record, event_record
+from services.ingest.domain.requests import ActivityIn, CartIn, ContactRef, PurchaseIn, SignupIn, TrackIn
+from shared.kafka.producer import OutgoingRecord, Producer
+
+AnyEventIn = SignupIn | PurchaseIn | CartIn | ActivityIn | TrackIn
+
+
+class Intake:
+    def __init__(self, pool: asyncpg.Pool, producer: Producer) -> None:
+        self._pool = pool
+        self._producer = producer
+        self.resolver = ContactResolver(pool)
+        # Profiles already on the broker, by (contact, hash of what was said): skips re-publishing
+        # the same details on every event. Filled only after the broker acknowledged.
+        self._published: OrderedDict[tuple[str, bytes], None] = OrderedDict()
+
+    async def contact_id(self, workspace_id: str, ref: ContactRef) -> str:
+        if ref.contact_id:
+            return ref.contact_id
+        return await self.resolver.resolve(workspace_id, identifiers_of(ref))
+
+    async def accept_events(self, workspace_id: str, events: Sequence[AnyEventIn]) -> list[str]:
+        received_at = datetime.now(UTC)
+        records: list[OutgoingRecord] = []
+        pending_profiles: list[tuple[str, bytes]] = []
+        event_ids: list[str] = []
+        for event in events:
+            contact_id = await self.contact_id(workspace_id, event.contact)
+            if carries_profile(event.contact):
+                profile_record = await self._profile_record(workspace_id, contact_id, event.contact, received_at)
+                if profile_record is not None:
+                    records.append(profile_record[0])
+                    pending_profiles.append(profile_record[1])
+            event_id = event.event_id or uuid.uuid4().hex
+            topic, record = event_record(
+                event, workspace_id=workspace_id, contact_id=contact_id, event_id=event_id, received_at=received_at
+            )
+            records.append(OutgoingRecord.of(topic, record))
+            event_ids.append(event_id)
+        await self._producer.send_all(records)
+        self._mark_published(pending_profiles)
+        return event_ids
+
+    async def identify(self, workspace_id: str, ref: ContactRef) -> tuple[str, dict[str, object]]:
+        """Set who a contact is; publishes the full profile even when nothing changed (an explicit call)."""
+        received_at = datetime.now(UTC)
+        contact_id = await self.contact_id(workspace_id, ref)
+        profile = await merge_into_profile(self._pool, workspace_id, contact_id, profile_update(ref))
+        topic, record = contact_record(
+            profile,
+            workspace_id=workspace_id,
+            contact_id=contact_id,
+            change_id=uuid.uuid4().hex,
+            received_at=received_at,
+        )
+        await self._producer.send_all([OutgoingRecord.of(topic, record)])
+        return contact_id, profile
+
+    async def _profile_record(
+        self, workspace_id: str, contact_id: str, ref: ContactRef, received_at: datetime
+    ) -> tuple[OutgoingRecord, tuple[str, bytes]] | None:
+        update = profile_update(ref)
+        said = (contact_id, hashlib.sha256(orjson.dumps(update, option=orjson.OPT_SORT_KEYS)).digest())
+        if said in self._published:
+            return None
+        profile = await merge_into_profile(self._pool, workspace_id, contact_id, update)
+        change_id = "profile-" + said[1][:12].hex()
+        topic, record = contact_record(
+            profile, workspace_id=workspace_id, contact_id=contact_id, change_id=change_id, received_at=received_at
+        )
+        return OutgoingRecord.of(topic, record), said
+
+    def _mark_published(self, said: list[tuple[str, bytes]]) -> None:
+        for key in said:
+            self._published[key] = None
+        while len(self._published) > 100_000:
+            self._published.popitem(last=False)

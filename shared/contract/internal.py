@@ -1,0 +1,58 @@
+"""Records Dripline's own services exchange (also readable by analysts)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from shared.contract.envelope import Envelope
+
+Channel = Literal["email", "sms", "webhook"]
+Category = Literal["marketing", "transactional"]
+
+
+class FlowRef(Envelope):
+    """Where in which flow a record comes from (empty for test sends)."""
+
+    flow_id: str | None = None
+    flow_version: int | None = None
+    step_id: str | None = None
+
+
+class MessageRequested(FlowRef):
+    """The scheduler asks the sender to deliver one message. `event_id` is the message id."""
+
+    channel: Channel
+    template_id: str
+    category: Category = "marketing"
+    topic: str | None = Field(default=None, description="Subscription topic the message belongs to.")
+    variables: dict[str, Any] = Field(default_factory=dict, description="Extra data for the template.")
+
+
+class MessageStatus(FlowRef):
+    """What became of a requested message."""
+
+    message_id: str
+    status: Literal["sent", "deferred", "failed", "bounced", "suppressed"]
+    channel: Channel
+    attempt: int = 1
+    detail: str | None = Field(default=None, description="SMTP reply or reason.")
+
+
+class Engagement(FlowRef):
+    """A person opened, clicked or unsubscribed (tracker)."""
+
+    message_id: str | None = None
+    kind: Literal["opened", "clicked", "unsubscribed", "preferences_changed"]
+    url: str | None = None
+    machine: bool = Field(default=False, description="Privacy proxy or link scanner, not a person.")
+    machine_reason: str | None = None
+
+
+class FlowTransition(FlowRef):
+    """A contact moved in a flow."""
+
+    kind: Literal["entered", "step_reached", "held", "goal_reached", "exited"]
+    reason: str | None = Field(default=None, description="Why a step was held or the flow exited.")
+    variant: str | None = None

@@ -1,0 +1,133 @@
+"""The topic registry: every topic's name, key, schema and retention, in one place.
+
+No other module spells a topic name. Deployment manifests and docs/ are generated
+from this list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, TypeAdapter
+
+from shared.contract.contacts import ContactChanged
+from shared.contract.internal import Engagement, FlowTransition, MessageRequested, MessageStatus
+from shared.contract.shop import ActivityEvent, CartEvent, PurchaseEvent, SignupEvent, TrackEvent
+
+DAY_MS = 24 * 3600 * 1000
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    schema: Any  # a pydantic model or an annotated union
+    description: str
+    producer: str
+    consumers: tuple[str, ...]
+    retention_ms: int = 14 * DAY_MS
+    compacted: bool = False
+    key: str = "contact_id"
+
+    def full_name(self, prefix: str) -> str:
+        return f"{prefix}{self.name}"
+
+    def adapter(self) -> TypeAdapter[Any]:
+        return _adapter(self.schema)
+
+    def config(self) -> dict[str, str]:
+        """Broker-side topic configuration."""
+        if self.compacted:
+            return {"cleanup.policy": "compact"}
+        return {"cleanup.policy": "delete", "retention.ms": str(self.retention_ms)}
+
+
+_ADAPTERS: dict[int, TypeAdapter[Any]] = {}
+
+
+def _adapter(schema: Any) -> TypeAdapter[Any]:
+    key = id(schema)
+    if key not in _ADAPTERS:
+        _ADAPTERS[key] = TypeAdapter(schema)
+    return _ADAPTERS[key]
+
+
+SIGNUPS = Topic("shop.signups", SignupEvent, "People who signed up.", "ingest", ("scheduler",))
+PURCHASES = Topic("shop.purchases", PurchaseEvent, "Orders placed.", "ingest", ("scheduler",))
+CARTS = Topic("shop.carts", CartEvent, "Cart updates, checkouts started, abandoned carts.", "ingest", ("scheduler",))
+EVENTS = Topic(
+    "shop.events",
+    Annotated[ActivityEvent | TrackEvent, Field(discriminator="type")],
+    "Forms, product views, downloads and custom `track` events.",
+    "ingest",
+    ("scheduler",),
+)
+CONTACTS = Topic(
+    "contacts.changes",
+    ContactChanged,
+    "Contact profiles (personal data lives here only); a null value erases the contact.",
+    "ingest",
+    ("scheduler", "sender"),
+    compacted=True,
+)
+MESSAGES_REQUESTED = Topic(
+    "messages.requested", MessageRequested, "Messages flows ask to deliver.", "scheduler", ("sender",)
+)
+MESSAGES_STATUS = Topic("messages.status", MessageStatus, "What became of each message.", "sender", ("scheduler",))
+ENGAGEMENT = Topic(
+    "messages.engagement",
+    Engagement,
+    "Opens, clicks and unsubscribes, flagged when a machine made them.",
+    "tracker",
+    ("scheduler",),
+)
+TRANSITIONS = Topic(
+    "flows.transitions", FlowTransition, "Contacts entering, moving through and leaving flows.", "scheduler", ()
+)
+
+ALL_TOPICS: tuple[Topic, ...] = (
+    SIGNUPS,
+    PURCHASES,
+    CARTS,
+    EVENTS,
+    CONTACTS,
+    MESSAGES_REQUESTED,
+    MESSAGES_STATUS,
+    ENGAGEMENT,
+    TRANSITIONS,
+)
+
+DEAD_LETTERS = Topic(
+    "dripline.dead-letters",
+    dict[str, Any],
+    "Records a consumer could not handle, with the reason in headers.",
+    "any",
+    (),
+    retention_ms=30 * DAY_MS,
+)
+
+EVERY_TOPIC: tuple[Topic, ...] = (*ALL_TOPICS, DEAD_LETTERS)
+
+_SHOP_TOPIC_BY_TYPE = {
+    "signup": SIGNUPS,
+    "purchase": PURCHASES,
+    "cart_updated": CARTS,
+    "checkout_started": CARTS,
+    "cart_abandoned": CARTS,
+}
+
+
+def topic_for_event_type(event_type: str) -> Topic:
+    """Shop events are spread over four topics by type."""
+    return _SHOP_TOPIC_BY_TYPE.get(event_type, EVENTS)
+
+
+def by_name(name: str) -> Topic:
+    for topic in EVERY_TOPIC:
+        if topic.name == name:
+            return topic
+    raise KeyError(name)
+
+
+def schema_of(record: BaseModel) -> str:
+    return type(record).__name__

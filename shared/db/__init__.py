@@ -1,0 +1,1 @@
+"""Database access: the connection URL, an asyncpg pool, the tables and their migrations."""

@@ -1,0 +1,1 @@
+"""Kafka plumbing every service shares: client settings, codec, producer, consumer loop, admin."""

@@ -1,0 +1,39 @@
+"""How records look on the wire: JSON values, UTF-8 keys, a few descriptive headers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ValidationError
+
+from shared.contract.topics import Topic
+from shared.errors import Permanent
+
+Headers = list[tuple[str, bytes]]
+
+
+def encode_value(record: BaseModel) -> bytes:
+    return orjson.dumps(record.model_dump(mode="json", exclude_none=False))
+
+
+def headers_for(record: BaseModel) -> Headers:
+    """Headers let a consumer route or filter without parsing the value."""
+    headers: Headers = [("schema", type(record).__name__.encode())]
+    version = getattr(record, "schema_version", None)
+    if version is not None:
+        headers.append(("schema-version", str(version).encode()))
+    event_type = getattr(record, "type", None) or getattr(record, "kind", None)
+    if isinstance(event_type, str):
+        headers.append(("event-type", event_type.encode()))
+    return headers
+
+
+def decode_value(topic: Topic, value: bytes | None) -> Any:
+    """Parse a record of `topic`; a record that does not fit the schema is Permanent (dead letters)."""
+    if value is None:
+        return None
+    try:
+        return topic.adapter().validate_json(value)
+    except ValidationError as error:
+        raise Permanent(f"record does not match {topic.name} schema: {error.errors()[:3]}") from error

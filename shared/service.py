@@ -1,0 +1,86 @@
+"""The shell every service shares: a pool, a producer, probes, metrics and an orderly shutdown.
+
+A service adds its routes and its own start/stop steps; the order on shutdown is the
+reverse of start-up, so consumers stop (and commit) before the producer and the pool close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+
+import asyncpg
+from aiokafka.errors import KafkaError
+from fastapi import FastAPI
+
+from shared.db.pool import create_pool
+from shared.errors import BrokerUnavailable
+from shared.http import instrument, operations_router
+from shared.kafka.producer import Producer
+from shared.lifecycle import connect_producer
+from shared.settings import CommonSettings
+
+StartHook = Callable[["Resources"], Awaitable[Callable[[], Awaitable[None]] | None]]
+
+
+@dataclass
+class Resources:
+    """What a running service holds; reachable from routes as `request.app.state.resources`."""
+
+    settings: CommonSettings
+    pool: asyncpg.Pool
+    producer: Producer
+    extras: dict[str, object] = field(default_factory=dict)
+
+
+def create_service_app(
+    name: str,
+    settings: CommonSettings,
+    *,
+    title: str,
+    description: str = "",
+    on_start: list[StartHook] | None = None,
+    producer_timeout_seconds: float = 5.0,
+) -> FastAPI:
+    hooks = on_start or []
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = await create_pool(settings)
+        producer = Producer(settings, timeout_seconds=producer_timeout_seconds)
+        connecting = asyncio.create_task(connect_producer(producer))
+        resources = Resources(settings, pool, producer)
+        app.state.settings = settings
+        app.state.resources = resources
+        stops: list[Callable[[], Awaitable[None]]] = []
+        try:
+            for hook in hooks:
+                stop = await hook(resources)
+                if stop is not None:
+                    stops.append(stop)
+            yield
+        finally:
+            for stop in reversed(stops):
+                await stop()
+            connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await connecting
+            await producer.stop()
+            await pool.close()
+
+    app = FastAPI(title=title, version="1", description=description, lifespan=lifespan)
+
+    async def database_ready() -> None:
+        await app.state.resources.pool.fetchval("SELECT 1")
+
+    async def broker_ready() -> None:
+        try:
+            await app.state.resources.producer.check_connection()
+        except KafkaError as error:
+            raise BrokerUnavailable(str(error)) from error
+
+    app.include_router(operations_router(name, {"database": database_ready, "broker": broker_ready}))
+    instrument(app, name)
+    return app
