@@ -1,0 +1,135 @@
+"""Workspace rules that apply across every flow: suppression, grace delay, quiet hours, frequency caps.
+
+Transactional messages skip the marketing rules (grace, quiet hours, caps, unsubscribes); nothing
+is sent to an erased contact or by email to a bounced address.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .contact import ContactView
+from .durations import Duration, TimeOfDay, format_duration
+from .local_time import as_utc, in_window, next_local_time, zone
+from .steps import Category, Channel
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class FrequencyCap(_Model):
+    """At most `max_messages` marketing messages on a channel per rolling `window`, or, with
+    `since_signup`, within the contact's first `window` after signing up."""
+
+    channel: Channel = "email"
+    max_messages: int = Field(ge=1)
+    window: Duration
+    since_signup: bool = False
+
+
+class QuietHours(_Model):
+    """Local hours in which marketing waits; a window may wrap midnight (21:00–08:00)."""
+
+    start: TimeOfDay
+    end: TimeOfDay
+    channels: tuple[Channel, ...] = ("email", "sms")
+
+
+class WorkspacePolicy(_Model):
+    time_zone: str = Field(default="UTC", description="For contacts whose own time zone is unknown")
+    caps: tuple[FrequencyCap, ...] = ()
+    quiet_hours: QuietHours | None = None
+    grace_after_signup: Duration = timedelta(0)
+
+
+class SentMessage(_Model):
+    """One entry of the send ledger: a message already requested for this contact, by any flow."""
+
+    at: datetime
+    channel: Channel
+    category: Category
+    flow_id: str | None = None
+
+
+class PolicyVerdict(_Model):
+    outcome: Literal["send", "defer", "suppress"]
+    until: datetime | None = None
+    reason: str | None = None
+
+
+SEND = PolicyVerdict(outcome="send")
+_MAX_ROUNDS = 16
+
+
+def suppression(contact: ContactView, channel: Channel, category: Category, topic: str | None = None) -> str | None:
+    """Why nothing may be sent at all, or None."""
+    if contact.status == "erased":
+        return "contact erased"
+    if contact.status == "bounced" and channel == "email":
+        return "email address bounced"
+    if category == "marketing" and contact.status == "unsubscribed":
+        return "contact unsubscribed"
+    if category == "marketing" and topic and topic in contact.unsubscribed_topics:
+        return f"contact unsubscribed from {topic}"
+    return None
+
+
+def _cap_allows_at(cap: FrequencyCap, sends: Sequence[datetime], at: datetime, signup: datetime | None) -> datetime:
+    """The earliest instant ≥ `at` when one more message fits under the cap."""
+    if cap.since_signup:
+        if signup is None or at >= signup + cap.window:
+            return at
+        used = [s for s in sends if signup <= s < signup + cap.window]
+        return signup + cap.window if len(used) >= cap.max_messages else at
+    recent = sorted(s for s in sends if at - cap.window < s <= at)
+    if len(recent) < cap.max_messages:
+        return at
+    return recent[-cap.max_messages] + cap.window
+
+
+def judge_send(
+    policy: WorkspacePolicy,
+    contact: ContactView,
+    ledger: Sequence[SentMessage],
+    channel: Channel,
+    category: Category,
+    now: datetime,
+    topic: str | None = None,
+) -> PolicyVerdict:
+    """Decide whether a message may go now, must wait until a later instant, or must not go."""
+    blocked = suppression(contact, channel, category, topic)
+    if blocked:
+        return PolicyVerdict(outcome="suppress", reason=blocked)
+    if category == "transactional":
+        return SEND
+    now = as_utc(now)
+    signup = as_utc(contact.signed_up_at) if contact.signed_up_at else None
+    sends = [as_utc(m.at) for m in ledger if m.channel == channel and m.category == "marketing"]
+    tz = zone(contact.time_zone, policy.time_zone)
+    at, reasons = now, []
+    for _ in range(_MAX_ROUNDS):
+        moved = at
+        if signup and policy.grace_after_signup and at < signup + policy.grace_after_signup:
+            at = signup + policy.grace_after_signup
+            reasons.append(f"grace delay of {format_duration(policy.grace_after_signup)} after sign-up")
+        quiet = policy.quiet_hours
+        if quiet and channel in quiet.channels and in_window(at, quiet.start, quiet.end, tz):
+            at = next_local_time(at, quiet.end, tz)
+            reasons.append(f"quiet hours {quiet.start:%H:%M}-{quiet.end:%H:%M}")
+        for cap in policy.caps:
+            if cap.channel == channel:
+                allowed = _cap_allows_at(cap, sends, at, signup)
+                if allowed > at:
+                    at = allowed
+                    scope = "in the first " if cap.since_signup else "per "
+                    reasons.append(f"frequency cap {cap.max_messages} {channel} {scope}{format_duration(cap.window)}")
+        if at == moved:
+            break
+    if at == now:
+        return SEND
+    return PolicyVerdict(outcome="defer", until=at, reason="; ".join(dict.fromkeys(reasons)))

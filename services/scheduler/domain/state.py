@@ -1,0 +1,53 @@
+"""An enrollment: one contact's walk through one version of one flow, as a serialisable value."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+WaitKind = Literal["wait", "wait_for", "policy"]
+
+
+class Waiting(BaseModel):
+    """What the enrollment is parked on: which step, until when, and the timer that will wake it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    step_id: str
+    kind: WaitKind
+    until: datetime
+    timer_id: str
+
+
+class EnrollmentState(BaseModel):
+    """Everything the engine needs to continue a walk later; the service stores it as JSON.
+
+    `number` counts this contact's enrollments in the flow (1 for the first) so message ids stay
+    unique when a contact re-enters; `visits` counts arrivals per step for the same reason.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enrollment_id: str
+    workspace_id: str
+    contact_id: str
+    flow_id: str
+    flow_version: int
+    number: int = 1
+    entered_at: datetime
+    status: Literal["active", "completed", "exited", "converted"] = "active"
+    exit_reason: str | None = None
+    step_id: str | None = None
+    waiting: Waiting | None = None
+    paused: bool = False
+    due_while_paused: bool = False
+    visits: dict[str, int] = Field(default_factory=dict)
+    messages: dict[str, str] = Field(default_factory=dict, description="send step id -> latest message id")
+    timers_set: int = 0
+    trigger_event: dict[str, Any] | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
