@@ -88,31 +88,30 @@ def _b64decode(text: str) -> bytes:
         raise TokenError("token is not base64url") from err
 
 
-def _check_field(name: str, value: str) -> None:
-    if _SEP in value:
-        raise TokenError(f"{name} must not contain a newline")
-
-
 def _encode_claims(claims: TokenClaims) -> bytes:
     if claims.kind is TokenKind.CLICK:
         if claims.url is None or not safe_click_url(claims.url):
             raise TokenError("a click token needs an absolute http(s) url")
     elif claims.url is not None:
         raise TokenError(f"a {claims.kind} token carries no url")
-    fields = (
-        _KIND_CODE[claims.kind],
-        claims.message_id,
-        claims.workspace_id,
-        claims.contact_id,
-        claims.flow_id or "",
-        claims.step_id or "",
-        str(int(claims.issued_at)),
-        claims.url or "",
+    joined = _SEP.join(
+        (
+            _KIND_CODE[claims.kind],
+            claims.message_id,
+            claims.workspace_id,
+            claims.contact_id,
+            claims.flow_id or "",
+            claims.step_id or "",
+            str(int(claims.issued_at)),
+            claims.url or "",
+        )
     )
-    names = ("kind", "message_id", "workspace_id", "contact_id", "flow_id", "step_id", "issued_at", "url")
-    for name, value in zip(names, fields, strict=True):
-        _check_field(name, value)
-    return _SEP.join(fields).encode("utf-8")
+    if joined.count(_SEP) != _FIELDS - 1:
+        raise TokenError("token ids must not contain a newline")
+    try:
+        return joined.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise TokenError("token ids must be valid unicode text") from err
 
 
 def _decode_claims(raw: bytes) -> TokenClaims:
