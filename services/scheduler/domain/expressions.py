@@ -7,6 +7,7 @@ enter the evaluation context, so an expression can read data but never touch Pyt
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -54,8 +55,13 @@ def attributes_used(source: str) -> set[str]:
     return {dotted or quoted for dotted, quoted in _ATTRIBUTE.findall(source)}
 
 
-def scope(contact: ContactView, event: Event | None, now: datetime) -> cel.Context:
-    """The evaluation context: contact, event (or an empty map), now and the history helpers."""
+def scope(
+    contact: ContactView, event: Event | None, now: datetime, messages: Mapping[str, str] | None = None
+) -> cel.Context:
+    """The evaluation context: contact, event (or an empty map), now and the history helpers.
+
+    `messages` (send step id -> message id) lets `history.opened("welcome")` find this enrollment's email.
+    """
     context = cel.Context(
         variables={
             "contact": contact.as_expression_value(),
@@ -63,7 +69,7 @@ def scope(contact: ContactView, event: Event | None, now: datetime) -> cel.Conte
             "now": now,
         }
     )
-    for name, function in history.functions(contact.history, now).items():
+    for name, function in history.functions(contact.history, now, messages).items():
         context.add_function(name, function)
     return context
 

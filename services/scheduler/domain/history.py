@@ -7,11 +7,11 @@ see only this snapshot and return plain values, so an expression can never reach
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from .contact import Event
+from .contact import MESSAGE_CLICKED, MESSAGE_OPENED, Event
 from .durations import parse_duration
 from .local_time import as_utc
 
@@ -50,10 +50,22 @@ def days_since(events: Sequence[Event], event_type: str, now: datetime) -> int:
     return (as_utc(now) - max(times)).days if times else -1
 
 
-def functions(events: Sequence[Event], now: datetime) -> dict[str, Callable[..., Any]]:
-    """The `history.*` functions bound to one snapshot and one `now`."""
+def engaged(events: Sequence[Event], event_type: str, message: str | None) -> bool:
+    """Whether a person (not a privacy proxy or link scanner) opened or clicked this message."""
+    return message is not None and any(
+        e.type == event_type and e.message_id == message and not e.machine for e in events
+    )
+
+
+def functions(
+    events: Sequence[Event], now: datetime, messages: Mapping[str, str] | None = None
+) -> dict[str, Callable[..., Any]]:
+    """The `history.*` functions bound to one snapshot, one `now` and the enrollment's sent messages."""
     frozen = tuple(events)
+    sent = dict(messages or {})
     return {
+        "history.opened": lambda step: engaged(frozen, MESSAGE_OPENED, sent.get(str(step))),
+        "history.clicked": lambda step: engaged(frozen, MESSAGE_CLICKED, sent.get(str(step))),
         "history.count": lambda event_type, window: count(frozen, str(event_type), str(window), now),
         "history.repeated_products": lambda event_type, window: repeated_products(
             frozen, str(event_type), str(window), now
@@ -62,4 +74,4 @@ def functions(events: Sequence[Event], now: datetime) -> dict[str, Callable[...,
     }
 
 
-FUNCTION_NAMES = ("count", "repeated_products", "days_since")
+FUNCTION_NAMES = ("count", "repeated_products", "days_since", "opened", "clicked")

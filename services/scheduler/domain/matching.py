@@ -62,4 +62,4 @@ def _same_kind(step: WaitForStep, event: Event, state: EnrollmentState) -> bool:
 
 def awaited(step: WaitForStep, event: Event, state: EnrollmentState, contact: ContactView, now: datetime) -> bool:
     """Whether `event` is the one a wait_for step is waiting on (machine opens/clicks ignored by default)."""
-    return _same_kind(step, event, state) and holds(step.where, scope(contact, event, now))
+    return _same_kind(step, event, state) and holds(step.where, scope(contact, event, now, state.messages))

@@ -105,7 +105,7 @@ class Walk:
             case WaitForStep():
                 return self.park(step.id, "wait_for", self.now + step.timeout)
             case BranchStep():
-                context = scope(self.contact, self.trigger_event(), self.now)
+                context = scope(self.contact, self.trigger_event(), self.now, self.state.messages)
                 return next((c.next for c in step.conditions if holds(c.when, context)), step.else_)
             case SplitStep():
                 chosen = pick_variant(self.contact.id, self.flow.id, step.id, [v.weight for v in step.variants])
