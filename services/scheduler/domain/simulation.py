@@ -44,10 +44,11 @@ class TimelineRow(BaseModel):
     detail: str
     subject: str | None = None
 
-    def line(self, time_zone: str = "UTC") -> str:
+    def line(self, time_zone: str = "UTC", with_subject: bool = False) -> str:
+        """One readable line, e.g. `2025-03-03 09:40 message welcome email welcome-hello (marketing)`."""
         local = self.at.astimezone(zone(time_zone))
-        text = f"{local:%Y-%m-%d %H:%M} {self.what:<7} {self.step_id or '-'}"
-        return f"{text} {self.detail}".rstrip()
+        text = f"{local:%Y-%m-%d %H:%M} {self.what:<7} {self.step_id or '-'} {self.detail}".rstrip()
+        return f'{text} "{self.subject}"' if with_subject and self.subject else text
 
 
 class Timeline(BaseModel):
@@ -56,8 +57,8 @@ class Timeline(BaseModel):
     rows: tuple[TimelineRow, ...]
     contact: ContactView
 
-    def lines(self, time_zone: str = "UTC") -> list[str]:
-        return [row.line(time_zone) for row in self.rows]
+    def lines(self, time_zone: str = "UTC", with_subject: bool = False) -> list[str]:
+        return [row.line(time_zone, with_subject) for row in self.rows]
 
 
 def parse_events(records: Iterable[dict[str, Any]], start_at: datetime) -> list[Event]:
@@ -111,7 +112,7 @@ class _Run:
                     self.ledger.append(SentMessage(at=now, channel=action.channel, category=action.category))
                     subject = self.subject(action.template, self.contact) if self.subject else None
                     detail = f"{action.channel} {action.template} ({action.category})"
-                    self.row(now, action.step_id, "message", detail + (f" {subject!r}" if subject else ""), subject)
+                    self.row(now, action.step_id, "message", detail, subject)
                 case Notify():
                     self.row(now, action.step_id, "notify", action.url)
                 case UpdateContact():
