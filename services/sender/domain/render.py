@@ -101,7 +101,9 @@ def _plain_parts(compiled: CompiledTemplate, scope: Mapping[str, object]) -> tup
             return parts[0], parts[1], parts[2] if compiled.text is not None else None
     subject = _render(compiled, "subject", compiled.subject, scope)
     preheader = _render(compiled, "preheader", compiled.preheader, scope)
-    text = _render(compiled, "text", compiled.text, scope) if compiled.text is not None else None
+    # Text derived from the body is the author's body: name that part in errors.
+    text_part = "text" if compiled.template.text is not None else compiled.template.body_part
+    text = _render(compiled, text_part, compiled.text, scope) if compiled.text is not None else None
     return subject, preheader, text
 
 
@@ -136,9 +138,9 @@ def render_message(compiled: CompiledTemplate, out: Outgoing, sender: Sender, ke
     }
     scope = {**out.variables, RESERVED: reserved}
 
+    html = _body_html(compiled, scope)
     raw_subject, raw_preheader, raw_text = _plain_parts(compiled, scope)
     subject, preheader = " ".join(raw_subject.split()), " ".join(raw_preheader.split())
-    html = _body_html(compiled, scope)
     text = tidy_text(raw_text) if raw_text is not None else html_to_text(html)
 
     if template.tracking.clicks:
