@@ -18,6 +18,9 @@ from services.sender.domain.render import RenderedMessage
 
 __all__ = ["DkimKey", "build_message", "message_id_header", "sign_dkim"]
 
+# Left at 78, the email package turns a long List-Unsubscribe URL into an RFC 2047 encoded
+# word, which mailbox providers do not decode; RFC 5322 allows lines of up to 998.
+_POLICY = SMTP.clone(max_line_length=998)
 _SAFE_ID = re.compile(r"[A-Za-z0-9._+-]{1,128}")
 # Signing the unsubscribe headers is what lets mailbox providers trust one-click unsubscribe.
 _SIGNED_HEADERS = (
@@ -77,7 +80,7 @@ def build_message(
     dkim_key: DkimKey | None = None,
 ) -> bytes:
     """RFC 5322 bytes: text and HTML as multipart/alternative, compliance headers, optional DKIM."""
-    msg = EmailMessage(policy=SMTP)
+    msg = EmailMessage(policy=_POLICY)
     username, _, domain = from_address.rpartition("@")
     msg["From"] = Address(display_name=from_name, username=username, domain=domain)
     msg["To"] = to

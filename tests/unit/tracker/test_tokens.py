@@ -43,9 +43,7 @@ def test_tampered_payload_raises() -> None:
     ring = KeyRing([NEW])
     kid, payload, mac = ring.sign(click()).split(".")
     forged = (
-        base64.urlsafe_b64encode(
-            base64.urlsafe_b64decode(payload + "==").replace(b"shop.example", b"evil.example")
-        )
+        base64.urlsafe_b64encode(base64.urlsafe_b64decode(payload + "==").replace(b"shop.example", b"evil.example"))
         .rstrip(b"=")
         .decode()
     )
@@ -134,7 +132,9 @@ def test_safe_click_url_accepts_only_http_and_https() -> None:
 
 @given(
     ids=st.lists(
-        st.text(alphabet=st.characters(blacklist_characters="\n", blacklist_categories=("Cs",)), max_size=40), min_size=3, max_size=3
+        st.text(alphabet=st.characters(blacklist_characters="\n", blacklist_categories=("Cs",)), max_size=40),
+        min_size=3,
+        max_size=3,
     )
 )
 def test_any_ids_round_trip(ids: list[str]) -> None:
