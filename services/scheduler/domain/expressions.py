@@ -18,6 +18,14 @@ from . import history
 from .contact import ContactView, Event
 
 VARIABLES = frozenset({"contact", "event", "history", "now"})
+# CEL's own functions and macros; anything else named in an expression must be a history helper.
+BUILTINS = frozenset(
+    {"size", "has", "all", "exists", "exists_one", "map", "filter", "int", "uint", "double", "string", "bytes"}
+    | {"bool", "dyn", "type", "timestamp", "duration", "contains", "startsWith", "endsWith", "matches"}
+    | {"getFullYear", "getMonth", "getDate", "getDayOfMonth", "getDayOfWeek", "getDayOfYear", "getHours"}
+    | {"getMinutes", "getSeconds", "getMilliseconds", "min", "max"}
+)
+_DUNDER = re.compile(r"\b__\w*")
 _ATTRIBUTE = re.compile(r"contact\.attributes(?:\.([A-Za-z_][A-Za-z0-9_]*)|\[\s*[\"']([^\"']+)[\"']\s*\])")
 _PARSE_ERROR = re.compile(r"ERROR: <input>:\d+:\d+: (.*)")
 _HISTORY_CALL = re.compile(r"history\.([A-Za-z_][A-Za-z0-9_]*)\s*\(")
@@ -40,6 +48,15 @@ def compile_expression(source: str) -> cel.Program:
     if unknown:
         raise ExpressionError(
             f"expression '{source}' uses {', '.join(unknown)}; only contact, event, history and now exist"
+        )
+    unknown = sorted(
+        name
+        for name in program.functions()
+        if name.isidentifier() and name not in BUILTINS and name not in history.FUNCTION_NAMES
+    )
+    if unknown or _DUNDER.search(source):
+        raise ExpressionError(
+            f"expression '{source}' calls {', '.join(unknown) or 'a hidden name'}, which is not allowed"
         )
     for name in _HISTORY_CALL.findall(source):
         if name not in history.FUNCTION_NAMES:

@@ -103,8 +103,12 @@ def check_flow(
     try:
         flow = Flow.model_validate(data)
     except ValidationError as error:
+        details = error.errors()
+        # A list whose items all failed also reports "too short"; the item errors say more.
+        if any(d["type"] != "too_short" for d in details):
+            details = [d for d in details if d["type"] != "too_short"]
         found = []
-        for detail in error.errors():
+        for detail in details:
             path = _raw_path(data, detail["loc"])
             if detail["type"] == "union_tag_invalid":
                 path = (*path, "type")
