@@ -18,6 +18,7 @@ def serve(app: FastAPI, *, service: str, host: str, port: int, settings: CommonS
         loop="uvloop",
         http="httptools",
         access_log=False,
+        log_config=None,
         log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
     )

@@ -14,7 +14,9 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-_CONFIG = SettingsConfigDict(env_prefix="DRIPLINE_", env_file=".env", extra="ignore")
+# `.dripline/stack.env` is written by `make run`, so a service or CLI command started by hand
+# finds the local stack; real environment variables always win over both files.
+_CONFIG = SettingsConfigDict(env_prefix="DRIPLINE_", env_file=(".dripline/stack.env", ".env"), extra="ignore")
 
 
 class CommonSettings(BaseSettings):

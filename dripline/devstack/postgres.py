@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import asyncpg
 
@@ -57,10 +57,12 @@ def socket_host(url: str) -> str | None:
 
 
 def redact(url: str) -> str:
+    """The URL without its password, readable (socket paths unescaped)."""
     parts = urlsplit(url)
-    netloc = parts.netloc.rsplit("@", 1)[-1] if "@" in parts.netloc else parts.netloc
-    query = urlencode(parse_qs(parts.query), doseq=True)
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+    host = parts.netloc.rsplit("@", 1)[-1]
+    user = parts.netloc.rsplit("@", 1)[0].split(":")[0] + "@" if "@" in parts.netloc else ""
+    query = "&".join(f"{name}={value}" for name, values in parse_qs(parts.query).items() for value in values)
+    return f"{parts.scheme}://{user}{host}{parts.path}" + (f"?{query}" if query else "")
 
 
 def wait_ready(url: str, seconds: float = 10.0) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from shared.contract.envelope import Envelope
 
@@ -30,6 +30,12 @@ class ContactFields(BaseModel):
     birthday: date | None = None
     attributes: dict[str, Any] = Field(default_factory=dict, description="Custom attributes; ISO dates allowed.")
     tags: list[str] = Field(default_factory=list, description="Tags to add.")
+
+    @field_validator("email")
+    @classmethod
+    def lower_case_email(cls, email: str | None) -> str | None:
+        """Mailbox providers treat addresses case-insensitively; one spelling keeps matching simple."""
+        return email.lower() if email else email
 
 
 class ContactChanged(Envelope, ContactFields):

@@ -73,9 +73,15 @@ class Producer:
                 )
                 for record in records
             ]
-            await asyncio.wait_for(asyncio.gather(*futures), self._timeout)
+            # The client fails a batch it could not deliver within request_timeout_ms and then never
+            # sends it, so waiting for that verdict (not cutting it short) means a 503 is final.
+            # The outer bound is only a backstop.
+            outcomes = await asyncio.wait_for(asyncio.gather(*futures, return_exceptions=True), self._timeout * 2 + 1)
         except (KafkaError, OSError, TimeoutError) as error:
             raise BrokerUnavailable(f"broker did not acknowledge: {error!r}") from error
+        failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+        if failures:
+            raise BrokerUnavailable(f"broker did not acknowledge {len(failures)} of {len(records)}: {failures[0]!r}")
 
     async def publish(self, topic: Topic, records: Iterable[BaseModel]) -> None:
         await self.send_all([OutgoingRecord.of(topic, record) for record in records])

@@ -36,6 +36,8 @@ def describe(errors: Sequence[Any], *, skip_union_tag: bool = True) -> list[dict
         # Discriminated unions put the event type in the path: ("body", "signup", "source").
         if skip_union_tag and len(location) > 1 and location[0] == "body" and location[1] in _EVENT_TYPES:
             location = ["body", *location[2:]]
+        if error.get("type") == "union_tag_invalid":
+            location.append("type")
         described.append({"path": json_path(location), "reason": str(error.get("msg", "invalid"))})
     return described
 

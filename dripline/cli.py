@@ -1,0 +1,105 @@
+"""The `dripline` command: run the local stack, manage keys, regenerate docs, migrate."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from types import FrameType
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from dripline.keys_cli import keys_app
+from shared.settings import CommonSettings, DevStackSettings
+
+app = typer.Typer(help="Dripline: event-driven marketing automation for web shops.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys", help="Workspace API keys.")
+console = Console()
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM and SIGHUP stop the stack the same orderly way Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
+@app.command()
+def run() -> None:
+    """Start the whole local stack (embedded PostgreSQL, Tansu broker, SMTP inbox, four services)."""
+    from dripline.devstack.banner import print_banner
+    from dripline.devstack.postgres import redact
+    from dripline.devstack.stack import LocalStack
+
+    stack = LocalStack(DevStackSettings(_env_file=".env"))  # type: ignore[call-arg]  # not a stale stack.env
+    started = time.monotonic()
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGHUP, _interrupt)
+    try:
+        with console.status("Starting PostgreSQL, the broker and migrations…"):
+            stack.prepare()
+            stack.plan_children()
+            for child in stack.children:
+                stack.spawn(child)
+        with console.status("Waiting for the services to answer…"):
+            late = stack.wait_healthy()
+        if late:
+            console.print(f"[red]Not healthy yet:[/red] {', '.join(late)} — see {stack.logs_dir}")
+        print_banner(console, stack, stack.env["KAFKA_BOOTSTRAP_SERVERS"], redact(stack.env["DATABASE_URL"]))
+        console.print(f"Up in {time.monotonic() - started:.1f} s.", style="dim")
+        while True:
+            for name in stack.supervise_once():
+                console.print(f"[yellow]{name} exited; restarted[/yellow] (logs in {stack.logs_dir})")
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        console.print("Stopping…")
+    finally:
+        stack.stop()
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations (what the Kubernetes migration job runs)."""
+    from shared.db.migrate import upgrade
+
+    upgrade(CommonSettings())
+    console.print("Database schema is up to date.")
+
+
+@app.command("create-topics")
+def create_topics() -> None:
+    """Create the contract's topics on the broker in KAFKA_BOOTSTRAP_SERVERS."""
+    from shared.kafka.admin import ensure_topics
+
+    created = asyncio.run(ensure_topics(CommonSettings()))
+    console.print(f"Created {len(created)} topics." if created else "Every topic exists already.")
+
+
+@app.command("tail")
+def tail_topic(
+    topic: Annotated[str, typer.Argument(help="A topic from the contract, e.g. shop.signups.")],
+    limit: Annotated[int | None, typer.Option(help="Stop after this many records.")] = None,
+    follow: Annotated[bool, typer.Option(help="Keep waiting for new records.")] = False,
+) -> None:
+    """Print a topic's records from the beginning as JSON lines."""
+    from dripline.tail import run_tail
+
+    run_tail(topic, limit, follow)
+
+
+@app.command()
+def docs() -> None:
+    """Regenerate docs/ (topic JSON Schemas, AsyncAPI) and the README settings table."""
+    from dripline.settings_table import write_readme_table
+    from shared.contract.docs import write_docs
+
+    table = Table("file", "status")
+    for path, changed in write_docs():
+        table.add_row(str(path), "updated" if changed else "unchanged")
+    table.add_row("README.md (settings table)", "updated" if write_readme_table() else "unchanged")
+    console.print(table)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,36 @@
+"""What `make run` prints once the stack is up: every URL a person needs and a first curl."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from dripline.devstack.stack import SERVICE_PORTS, LocalStack
+
+
+def print_banner(console: Console, stack: LocalStack, broker: str, database: str) -> None:
+    inbox = stack.settings.inbox_http_port
+    table = Table(title="Dripline local stack", title_justify="left")
+    table.add_column("what")
+    table.add_column("where")
+    table.add_row("Ingest API docs", f"http://127.0.0.1:{SERVICE_PORTS['ingest']}/docs")
+    table.add_row("Inbox (emails Dripline sent)", f"http://127.0.0.1:{inbox}/")
+    for name, port in SERVICE_PORTS.items():
+        table.add_row(f"{name} health", f"http://127.0.0.1:{port}/readyz")
+    table.add_row("SMTP inbox", f"127.0.0.1:{stack.settings.inbox_smtp_port}")
+    table.add_row("Kafka bootstrap", broker)
+    table.add_row("PostgreSQL", database)
+    table.add_row("Demo workspace API key", stack.settings.demo_api_key.get_secret_value())
+    table.add_row("Logs", str(stack.logs_dir))
+    console.print(table)
+    key = stack.settings.demo_api_key.get_secret_value()
+    console.print("Post a sign-up:", style="bold")
+    console.print(
+        f"curl -s -X POST http://127.0.0.1:{SERVICE_PORTS['ingest']}/v1/events "
+        f"-H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' "
+        """-d '{"type":"signup","contact":{"email":"kari@example.com","first_name":"Kari"},"""
+        """"source":"newsletter-form","consent":{"marketing":true,"topics":["newsletter"]}}'""",
+        soft_wrap=True,
+        highlight=False,
+    )
+    console.print("Ctrl-C stops everything.", style="dim")

@@ -1,0 +1,175 @@
+"""`dripline run`: the whole local stack in one supervised process tree.
+
+Infrastructure first (PostgreSQL + migrations, the broker + topics, a demo workspace),
+then the inbox and the four services as child processes, restarted if they crash,
+all stopped in reverse order on Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from dripline.devstack.broker import TansuBroker, port_open
+from dripline.devstack.postgres import ensure_database, start_embedded, with_database
+from shared.db.migrate import upgrade
+from shared.kafka.admin import ensure_topics
+from shared.settings import DevStackSettings
+from shared.workspaces import create_key, ensure_workspace
+
+SERVICE_PORTS = {"ingest": 8001, "scheduler": 8002, "sender": 8003, "tracker": 8004}
+BROKER_PORT = 9092
+DEMO_WORKSPACE = "demo"
+
+
+@dataclass
+class Child:
+    name: str
+    command: list[str]
+    health_url: str
+    process: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    started_at: float = 0.0
+
+
+@dataclass
+class LocalStack:
+    settings: DevStackSettings
+    log: list[str] = field(default_factory=list)
+    broker: TansuBroker | None = None
+    children: list[Child] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.settings.data_dir / "logs"
+
+    def start_database(self) -> str:
+        if self.settings.database_url:
+            url = self.settings.database_url
+        else:
+            server = start_embedded(self.settings.data_dir / "postgres")
+            url = with_database(server, "dripline")
+        asyncio.run(ensure_database(url))
+        upgrade(self.settings.model_copy(update={"database_url": url}))
+        return url
+
+    def start_broker(self) -> str:
+        if self.settings.kafka_bootstrap_servers:
+            return self.settings.kafka_bootstrap_servers
+        if port_open(BROKER_PORT):
+            raise SystemExit(f"port {BROKER_PORT} is taken: stop what uses it or set KAFKA_BOOTSTRAP_SERVERS")
+        self.broker = TansuBroker(BROKER_PORT, self.logs_dir / "broker.log")
+        self.broker.start()
+        return self.broker.bootstrap
+
+    def prepare(self) -> None:
+        self.logs_dir.mkdir(parents=True, exist_ok=True)
+        database_url = self.start_database()
+        bootstrap = self.start_broker()
+        ready = self.settings.model_copy(update={"database_url": database_url, "kafka_bootstrap_servers": bootstrap})
+        asyncio.run(self._seed(ready))
+        stack_env = {
+            "DATABASE_URL": database_url,
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "DRIPLINE_SMTP_PORT": str(self.settings.inbox_smtp_port),
+            "DRIPLINE_SMTP_STARTTLS": "false",
+            "DRIPLINE_SMS_BASE_URL": f"http://127.0.0.1:{self.settings.inbox_http_port}/api/sms",
+        }
+        self.env = {**os.environ, **stack_env}
+        self.stack_env_file.write_text("".join(f"{name}={value}\n" for name, value in stack_env.items()))
+
+    @property
+    def stack_env_file(self) -> Path:
+        return self.settings.data_dir / "stack.env"
+
+    async def _seed(self, settings: DevStackSettings) -> None:
+        import asyncpg
+
+        await ensure_topics(settings)
+        assert settings.database_url
+        connection = await asyncpg.connect(settings.database_url)
+        try:
+            await ensure_workspace(connection, DEMO_WORKSPACE, "Demo shop")
+            await create_key(connection, DEMO_WORKSPACE, "demo", self.settings.demo_api_key.get_secret_value())
+        finally:
+            await connection.close()
+
+    def plan_children(self) -> None:
+        python = sys.executable
+        inbox_port = self.settings.inbox_http_port
+        self.children = [
+            Child(
+                "inbox",
+                [
+                    python,
+                    "-m",
+                    "dripline.devstack.inbox_main",
+                    "--smtp-port",
+                    str(self.settings.inbox_smtp_port),
+                    "--http-port",
+                    str(inbox_port),
+                ],
+                f"http://127.0.0.1:{inbox_port}/healthz",
+            ),
+            *(
+                Child(name, [python, "-m", f"services.{name}"], f"http://127.0.0.1:{port}/healthz")
+                for name, port in SERVICE_PORTS.items()
+            ),
+        ]
+
+    def spawn(self, child: Child) -> None:
+        log = open(self.logs_dir / f"{child.name}.log", "ab")  # noqa: SIM115 - the child owns it
+        child.process = subprocess.Popen(child.command, env=self.env, stdout=log, stderr=log, start_new_session=True)
+        child.started_at = time.monotonic()
+
+    def wait_healthy(self, timeout: float = 40.0) -> list[str]:
+        """Names of children not healthy by the deadline."""
+        deadline = time.monotonic() + timeout
+        waiting = {child.name: child.health_url for child in self.children}
+        with httpx.Client(timeout=1.0) as client:
+            while waiting and time.monotonic() < deadline:
+                for name, url in list(waiting.items()):
+                    try:
+                        if client.get(url).status_code == 200:
+                            del waiting[name]
+                    except httpx.HTTPError:
+                        pass
+                time.sleep(0.2)
+        return list(waiting)
+
+    def supervise_once(self) -> list[str]:
+        """Restart crashed children, with a back-off that grows with each crash."""
+        restarted = []
+        for child in self.children:
+            assert child.process is not None
+            if child.process.poll() is None:
+                continue
+            if time.monotonic() - child.started_at < min(2**child.restarts, 30):
+                continue
+            child.restarts += 1
+            restarted.append(child.name)
+            self.spawn(child)
+        return restarted
+
+    def stop(self) -> None:
+        for child in reversed(self.children):
+            if child.process and child.process.poll() is None:
+                child.process.send_signal(signal.SIGTERM)
+        for child in reversed(self.children):
+            if child.process:
+                try:
+                    child.process.wait(self.settings.shutdown_grace_seconds)
+                except subprocess.TimeoutExpired:
+                    child.process.kill()
+        if self.broker:
+            self.broker.stop()
+        self.stack_env_file.unlink(missing_ok=True)
