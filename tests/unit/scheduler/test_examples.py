@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from .support import START, contact, lines, run
+import yaml
+
+from .support import FLOWS, START, TEMPLATES, contact, example, lines, run
 
 SIGNUP = {"type": "signup", "after": "0s"}
 
@@ -221,3 +223,16 @@ def test_simulation_shows_template_subjects() -> None:
         '2025-03-30 09:00 message offer email birthday-offer (marketing) "Happy birthday, '
         '{{ contact.first_name | default: "friend" }}!"'
     )
+
+
+def test_example_templates_exist_for_every_send_and_carry_the_required_keys() -> None:
+    templates = {p.stem: yaml.safe_load(p.read_text()) for p in TEMPLATES.glob("*.yaml")}
+    for name, template in templates.items():
+        assert template["id"] == name
+        assert template["category"] in ("marketing", "transactional")
+        assert {"subject", "preheader", "html"} <= set(template)
+    for path in FLOWS.glob("*.yaml"):
+        flow = example(path.stem)
+        for step in flow.steps:
+            if step.type == "send":
+                assert step.template in templates, f"{path.name}: {step.template}"
