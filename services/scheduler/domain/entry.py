@@ -84,7 +84,8 @@ def _date_instant(
     if isinstance(value, datetime):
         moment = value + trigger.offset
         if year_shift:
-            moment = moment.replace(year=moment.year + year_shift)
+            day = shift_years(moment.date(), year_shift)  # 29 February falls back to the 28th
+            moment = moment.replace(year=day.year, month=day.month, day=day.day)
         return moment if trigger.at is None else localize(local_date(moment, tz), trigger.at, tz)
     day = shift_years(value, year_shift) + trigger.offset
     return localize(day, trigger.at or time(0), tz)
