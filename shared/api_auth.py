@@ -21,7 +21,9 @@ async def workspace_of(
     key = bearer.credentials if bearer else header
     if not key:
         raise HTTPException(401, "missing API key", headers={"WWW-Authenticate": "Bearer"})
-    keys: ApiKeys = request.app.state.api_keys
+    keys: ApiKeys | None = getattr(request.app.state, "api_keys", None)
+    if keys is None:
+        keys = request.app.state.api_keys = ApiKeys(request.app.state.resources.pool)
     check = await keys.check(key)
     if check.workspace_id is None:
         raise HTTPException(401, "unknown API key", headers={"WWW-Authenticate": "Bearer"})

@@ -12,7 +12,6 @@ from services.ingest.intake import Intake
 from shared.http import BodyLimit
 from shared.service import Resources, create_service_app
 from shared.settings import IngestSettings
-from shared.workspaces import ApiKeys
 
 DESCRIPTION = """
 Shops post what their customers do. Every accepted event is on the broker before
@@ -25,7 +24,6 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     settings = settings or IngestSettings()
 
     async def start_intake(resources: Resources) -> Callable[[], Awaitable[None]] | None:
-        app.state.api_keys = ApiKeys(resources.pool)
         app.state.intake = Intake(resources.pool, resources.producer)
         return None
 

@@ -21,7 +21,8 @@ def alembic_config(settings: CommonSettings) -> Config:
     return config
 
 
-def upgrade(settings: CommonSettings, revision: str = "head") -> None:
+def upgrade(settings: CommonSettings, revision: str = "heads") -> None:
+    """Each area of the product keeps its own migration branch off the foundation; apply them all."""
     command.upgrade(alembic_config(settings), revision)
 
 

@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
-from services.ingest.api.auth import WorkspaceDep
 from services.ingest.domain.requests import ContactIn
 from services.ingest.intake import Intake
+from shared.api_auth import WorkspaceDep
 
 router = APIRouter(prefix="/v1", tags=["contacts"])
 

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
-from services.ingest.api.auth import WorkspaceDep
 from services.ingest.api.errors import describe
 from services.ingest.domain.requests import EXAMPLES, BatchIn, EventIn
 from services.ingest.intake import Intake
+from shared.api_auth import WorkspaceDep
 
 router = APIRouter(prefix="/v1", tags=["events"])
 _EVENT = TypeAdapter(EventIn)

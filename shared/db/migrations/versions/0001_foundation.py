@@ -65,6 +65,17 @@ def upgrade() -> None:
         sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False, server_default=NOW),
         sa.PrimaryKeyConstraint("consumer", "workspace_id", "event_id"),
     )
+    # Who must never be mailed (again): by address hash, so it survives erasure of the contact.
+    op.create_table(
+        "suppressions",
+        sa.Column("workspace_id", sa.Text, nullable=False),
+        sa.Column("address_hash", sa.LargeBinary, nullable=False),
+        sa.Column("scope", sa.Text, nullable=False),  # marketing | all
+        sa.Column("reason", sa.Text, nullable=False),  # unsubscribed | bounced | complained | erased
+        sa.Column("source", sa.Text),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=NOW),
+        sa.PrimaryKeyConstraint("workspace_id", "address_hash", "scope"),
+    )
     op.create_table(
         "outbox",
         sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
@@ -77,5 +88,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("outbox", "processed_events", "contacts", "contact_identities", "api_keys", "workspaces"):
+    for table in (
+        "outbox",
+        "suppressions",
+        "processed_events",
+        "contacts",
+        "contact_identities",
+        "api_keys",
+        "workspaces",
+    ):
         op.drop_table(table)
