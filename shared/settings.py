@@ -66,6 +66,16 @@ class SchedulerSettings(CommonSettings):
 
     scheduler_host: str = "127.0.0.1"
     scheduler_port: int = 8002
+    timer_batch: int = Field(default=500, ge=1, description="Timers claimed per transaction.")
+    timer_poll_seconds: float = Field(
+        default=1.0, gt=0, description="Longest sleep between looks for due timers (other replicas' timers)."
+    )
+    timer_retry_seconds: float = Field(default=60.0, gt=0, description="Delay before a timer that failed fires again.")
+    outbox_batch: int = Field(default=500, ge=1, description="Records the outbox relay sends per batch.")
+    outbox_poll_seconds: float = Field(default=0.5, gt=0, description="Outbox relay poll when not woken in-process.")
+    intake_max_records: int = Field(default=500, ge=1, description="Records per consumer batch (one transaction).")
+    history_days: int = Field(default=90, ge=1, description="How long contact events are kept for flow conditions.")
+    history_limit: int = Field(default=500, ge=1, description="Most recent events loaded per contact.")
 
 
 class SenderSettings(CommonSettings):
@@ -83,6 +93,40 @@ class SenderSettings(CommonSettings):
     dkim_private_key: SecretStr | None = Field(default=None, description="PEM private key; unset: no DKIM.")
     dkim_selector: str = "dripline"
     dkim_domain: str | None = None
+    sending_domain: str | None = Field(
+        default=None, description="Domain of Message-IDs and the unsubscribe mailbox. Unset: the mail_from domain."
+    )
+    tracker_public_url: str = Field(default="http://127.0.0.1:8004", description="Base URL of tracked links.")
+    link_signing_keys: SecretStr = Field(
+        default=SecretStr("dev:insecure-development-key-change-me"),
+        description="Comma-separated `kid:secret` pairs, the same as the tracker's; the first signs.",
+    )
+    retry_schedule: str = Field(
+        default="1m 5m 30m 2h 6h", description="Waits after each deferral (4xx); past the last one, give up."
+    )
+    smtp_connections: int = Field(default=4, ge=1, description="Reusable SMTP connections (and sends in flight).")
+    smtp_rate_per_second: float = Field(default=20.0, gt=0, description="Most messages per second to the SMTP host.")
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0, description="Per SMTP command.")
+    stale_send_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="A message claimed or in flight this long (the sender crashed) is tried again.",
+    )
+    retry_poll_seconds: float = Field(default=1.0, gt=0, description="How often due retries are looked for.")
+    sms_base_url: str = Field(
+        default="http://127.0.0.1:8025/api/sms", description="SMS provider endpoint (POST JSON to, body, from)."
+    )
+    sms_api_key: SecretStr | None = Field(default=None, description="Bearer token for the SMS provider.")
+    sms_from: str = Field(default="Dripline", description="Sender id or number of text messages.")
+    webhook_signing_secret: SecretStr = Field(
+        default=SecretStr("insecure-development-webhook-secret"),
+        description="HMAC-SHA256 key of the X-Dripline-Signature header on webhook deliveries.",
+    )
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0, description="Per webhook and link-check request.")
+    webhook_attempts: int = Field(default=3, ge=1, description="Tries per webhook delivery before it fails.")
+    allow_private_webhooks: bool = Field(
+        default=False, description="Allow webhooks and link checks to private, loopback and link-local addresses."
+    )
 
 
 class TrackerSettings(CommonSettings):
@@ -95,11 +139,20 @@ class TrackerSettings(CommonSettings):
         default=SecretStr("dev:insecure-development-key-change-me"),
         description="Comma-separated `kid:secret` pairs; the first signs, all verify (rotation).",
     )
+    tracker_flush_interval_ms: int = Field(
+        default=50, ge=1, description="Longest time an open or click waits in memory before going to the broker."
+    )
+    tracker_flush_batch: int = Field(default=1000, ge=1, description="Flush early once this many hits wait.")
+    tracker_buffer_limit: int = Field(
+        default=200_000, ge=1, description="Hits held while the broker is away; beyond this they are dropped."
+    )
+    tracker_max_body_bytes: int = Field(default=1_000_000, description="Larger request bodies (bounce mails) get 413.")
 
 
 class DevStackSettings(CommonSettings):
     """The local stack that `make run` starts."""
 
+    broker_port: int = Field(default=9092, description="Port of the local Tansu broker.")
     inbox_smtp_port: int = 2525
     inbox_http_port: int = 8025
     demo_api_key: SecretStr = Field(

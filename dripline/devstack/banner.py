@@ -5,17 +5,18 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from dripline.devstack.stack import SERVICE_PORTS, LocalStack
+from dripline.devstack.stack import LocalStack, service_ports
 
 
 def print_banner(console: Console, stack: LocalStack, broker: str, database: str) -> None:
     inbox = stack.settings.inbox_http_port
+    ports = service_ports()
     table = Table(title="Dripline local stack", title_justify="left")
     table.add_column("what")
     table.add_column("where")
-    table.add_row("Ingest API docs", f"http://127.0.0.1:{SERVICE_PORTS['ingest']}/docs")
+    table.add_row("Ingest API docs", f"http://127.0.0.1:{ports['ingest']}/docs")
     table.add_row("Inbox (emails Dripline sent)", f"http://127.0.0.1:{inbox}/")
-    for name, port in SERVICE_PORTS.items():
+    for name, port in ports.items():
         table.add_row(f"{name} health", f"http://127.0.0.1:{port}/readyz")
     table.add_row("SMTP inbox", f"127.0.0.1:{stack.settings.inbox_smtp_port}")
     table.add_row("Kafka bootstrap", broker)
@@ -26,7 +27,7 @@ def print_banner(console: Console, stack: LocalStack, broker: str, database: str
     key = stack.settings.demo_api_key.get_secret_value()
     console.print("Post a sign-up:", style="bold")
     console.print(
-        f"curl -s -X POST http://127.0.0.1:{SERVICE_PORTS['ingest']}/v1/events "
+        f"curl -s -X POST http://127.0.0.1:{ports['ingest']}/v1/events "
         f"-H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' "
         """-d '{"type":"signup","contact":{"email":"kari@example.com","first_name":"Kari"},"""
         """"source":"newsletter-form","consent":{"marketing":true,"topics":["newsletter"]}}'""",

@@ -22,12 +22,20 @@ from dripline.devstack.broker import TansuBroker, port_open
 from dripline.devstack.postgres import ensure_database, start_embedded, with_database
 from shared.db.migrate import upgrade
 from shared.kafka.admin import ensure_topics
-from shared.settings import DevStackSettings
+from shared.settings import DevStackSettings, IngestSettings, SchedulerSettings, SenderSettings, TrackerSettings
 from shared.workspaces import create_key, ensure_workspace
 
-SERVICE_PORTS = {"ingest": 8001, "scheduler": 8002, "sender": 8003, "tracker": 8004}
-BROKER_PORT = 9092
 DEMO_WORKSPACE = "demo"
+
+
+def service_ports() -> dict[str, int]:
+    """Each service's port, as that service will read it (DRIPLINE_<NAME>_PORT or its default)."""
+    return {
+        "ingest": IngestSettings().ingest_port,
+        "scheduler": SchedulerSettings().scheduler_port,
+        "sender": SenderSettings().sender_port,
+        "tracker": TrackerSettings().tracker_port,
+    }
 
 
 @dataclass
@@ -65,9 +73,10 @@ class LocalStack:
     def start_broker(self) -> str:
         if self.settings.kafka_bootstrap_servers:
             return self.settings.kafka_bootstrap_servers
-        if port_open(BROKER_PORT):
-            raise SystemExit(f"port {BROKER_PORT} is taken: stop what uses it or set KAFKA_BOOTSTRAP_SERVERS")
-        self.broker = TansuBroker(BROKER_PORT, self.logs_dir / "broker.log")
+        port = self.settings.broker_port
+        if port_open(port):
+            raise SystemExit(f"port {port} is taken: stop what uses it or set KAFKA_BOOTSTRAP_SERVERS")
+        self.broker = TansuBroker(port, self.logs_dir / "broker.log")
         self.broker.start()
         return self.broker.bootstrap
 
@@ -83,6 +92,7 @@ class LocalStack:
             "DRIPLINE_SMTP_PORT": str(self.settings.inbox_smtp_port),
             "DRIPLINE_SMTP_STARTTLS": "false",
             "DRIPLINE_SMS_BASE_URL": f"http://127.0.0.1:{self.settings.inbox_http_port}/api/sms",
+            "DRIPLINE_TRACKER_PUBLIC_URL": f"http://127.0.0.1:{service_ports()['tracker']}",
         }
         self.env = {**os.environ, **stack_env}
         self.stack_env_file.write_text("".join(f"{name}={value}\n" for name, value in stack_env.items()))
@@ -122,7 +132,7 @@ class LocalStack:
             ),
             *(
                 Child(name, [python, "-m", f"services.{name}"], f"http://127.0.0.1:{port}/healthz")
-                for name, port in SERVICE_PORTS.items()
+                for name, port in service_ports().items()
             ),
         ]
 

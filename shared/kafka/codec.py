@@ -36,4 +36,8 @@ def decode_value(topic: Topic, value: bytes | None) -> Any:
     try:
         return topic.adapter().validate_json(value)
     except ValidationError as error:
-        raise Permanent(f"record does not match {topic.name} schema: {error.errors()[:3]}") from error
+        # Name the fields and the problems, not the values: a reason must not copy personal data around.
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in e['loc']) or '$'}: {e['msg']}" for e in error.errors()[:5]
+        )
+        raise Permanent(f"record does not match {topic.name} schema: {problems}") from error

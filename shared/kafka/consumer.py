@@ -119,6 +119,7 @@ class ConsumerLoop:
     async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], reason: str) -> None:
         log.error("record.dead_letter", topic=record.topic, offset=record.offset, reason=reason)
         headers = [
+            *[(name, value) for name, value in record.headers if not name.startswith("source-") and name != "reason"],
             ("source-topic", record.topic.encode()),
             ("source-partition", str(record.partition).encode()),
             ("source-offset", str(record.offset).encode()),
