@@ -1,13 +1,62 @@
-"""The tracker service: opens, clicks and unsubscribes, back onto the bus."""
+"""The tracker service: opens, clicks and unsubscribes, back onto the bus.
+
+Opens and clicks are answered from memory and sent to the broker in batches by a
+background task; unsubscribes and bounces write their suppression row before answering.
+On shutdown the server stops taking requests first, then the buffer is flushed, and
+only then does the producer close.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from fastapi import FastAPI
 
-from shared.service import create_service_app
+from services.tracker.adapters.buffer import EngagementBuffer
+from services.tracker.adapters.consent import ConsentStore
+from services.tracker.api.bounces import bounce_router
+from services.tracker.api.consent import consent_router
+from services.tracker.api.links import link_routes
+from services.tracker.bounce_intake import BounceIntake
+from services.tracker.consent import Consent
+from services.tracker.hits import HitJudge
+from services.tracker.keys import key_ring
+from shared.http import BodyLimit
+from shared.service import Resources, create_service_app
 from shared.settings import TrackerSettings
+
+DESCRIPTION = """
+Public links in messages (`/o/…` open pixel, `/c/…` click redirect, `/u/…` unsubscribe,
+`/p/…` preferences) and bounce intake for workspaces (`/v1/bounces`, API key required).
+"""
 
 
 def create_app(settings: TrackerSettings | None = None) -> FastAPI:
     settings = settings or TrackerSettings()
-    return create_service_app("tracker", settings, title="Dripline tracker")
+    keys = key_ring(settings.link_signing_keys)
+    buffer = EngagementBuffer(
+        interval_s=settings.tracker_flush_interval_ms / 1000,
+        batch=settings.tracker_flush_batch,
+        limit=settings.tracker_buffer_limit,
+    )
+
+    async def start_tracking(resources: Resources) -> Callable[[], Awaitable[None]] | None:
+        store = ConsentStore(resources.pool)
+        app.state.consent = Consent(store, resources.producer, buffer)
+        app.state.bounce_intake = BounceIntake(store, resources.producer)
+        buffer.start(resources.producer)
+
+        async def flush_and_stop() -> None:
+            await buffer.stop(settings.shutdown_grace_seconds)
+
+        return flush_and_stop
+
+    app = create_service_app(
+        "tracker", settings, title="Dripline tracker", description=DESCRIPTION, on_start=[start_tracking]
+    )
+    app.state.engagements = buffer
+    app.router.routes.extend(link_routes(keys, HitJudge(), buffer))
+    app.include_router(consent_router(keys, settings.tracker_public_url))
+    app.include_router(bounce_router())
+    app.add_middleware(BodyLimit, max_bytes=settings.tracker_max_body_bytes)
+    return app

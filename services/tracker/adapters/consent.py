@@ -1,0 +1,97 @@
+"""The tables behind unsubscribes, preferences and bounces: contacts' addresses and suppressions.
+
+Suppressions are keyed by a hash of the address, so they outlive the contact (erasure).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+import asyncpg
+
+from shared.identity import identifier_hash
+
+__all__ = ["ConsentStore", "SubscriptionTopic", "Suppressed"]
+
+Scope = Literal["marketing", "all"]
+
+_EMAIL_OF = "SELECT profile->>'email' FROM contacts WHERE workspace_id = $1 AND contact_id = $2"
+_CONTACT_OF = "SELECT contact_id FROM contact_identities WHERE workspace_id = $1 AND kind = 'email' AND value_hash = $2"
+# A repeat keeps the first row (and its time), which is what makes unsubscribing idempotent.
+_SUPPRESS = """
+WITH added AS (
+    INSERT INTO suppressions (workspace_id, address_hash, scope, reason, source)
+    VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING created_at
+)
+SELECT created_at FROM added
+UNION ALL
+SELECT created_at FROM suppressions WHERE workspace_id = $1 AND address_hash = $2 AND scope = $3
+LIMIT 1
+"""
+# Only the person's own opt-out is theirs to undo; bounces and complaints are scope `all`.
+_RESUBSCRIBE = """
+DELETE FROM suppressions
+WHERE workspace_id = $1 AND address_hash = $2 AND scope = 'marketing' AND reason = 'unsubscribed'
+RETURNING created_at
+"""
+_SUPPRESSED = "SELECT scope, reason FROM suppressions WHERE workspace_id = $1 AND address_hash = $2"
+_TOPICS = "SELECT topic_id, name FROM subscription_topics WHERE workspace_id = $1 ORDER BY name"
+
+
+@dataclass(frozen=True, slots=True)
+class Suppressed:
+    marketing: bool
+    everything: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionTopic:
+    topic_id: str
+    name: str
+
+
+class ConsentStore:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._topics_table: bool | None = None
+
+    async def email_of(self, workspace_id: str, contact_id: str) -> str | None:
+        email: str | None = await self._pool.fetchval(_EMAIL_OF, workspace_id, contact_id)
+        return email
+
+    async def contact_with_email(self, workspace_id: str, email: str) -> str | None:
+        contact_id: str | None = await self._pool.fetchval(
+            _CONTACT_OF, workspace_id, identifier_hash(workspace_id, "email", email)
+        )
+        return contact_id
+
+    async def suppress(self, workspace_id: str, email: str, *, scope: Scope, reason: str, source: str) -> datetime:
+        """When the address was first suppressed in this scope (now, unless it already was)."""
+        created: datetime = await self._pool.fetchval(
+            _SUPPRESS, workspace_id, identifier_hash(workspace_id, "email", email), scope, reason, source
+        )
+        return created
+
+    async def resubscribe(self, workspace_id: str, email: str) -> datetime | None:
+        """When the removed opt-out was made; None when there was none to remove."""
+        removed: datetime | None = await self._pool.fetchval(
+            _RESUBSCRIBE, workspace_id, identifier_hash(workspace_id, "email", email)
+        )
+        return removed
+
+    async def suppressed(self, workspace_id: str, email: str) -> Suppressed:
+        rows = await self._pool.fetch(_SUPPRESSED, workspace_id, identifier_hash(workspace_id, "email", email))
+        scopes = {row["scope"] for row in rows}
+        return Suppressed(marketing=bool(scopes), everything="all" in scopes)
+
+    async def topics(self, workspace_id: str) -> list[SubscriptionTopic]:
+        """Per-workspace subscription topics, once a `subscription_topics` table exists; else none."""
+        if self._topics_table is None:
+            found = await self._pool.fetchval("SELECT to_regclass('subscription_topics') IS NOT NULL")
+            self._topics_table = bool(found)
+        if not self._topics_table:
+            return []
+        rows = await self._pool.fetch(_TOPICS, workspace_id)
+        return [SubscriptionTopic(str(row["topic_id"]), str(row["name"])) for row in rows]
