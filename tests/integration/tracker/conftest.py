@@ -35,14 +35,13 @@ def old_keys() -> KeyRing:
 
 
 def tracker_settings(stack: RealStack, **overrides: object) -> TrackerSettings:
-    return stack.settings(
-        TrackerSettings,
-        link_signing_keys=SIGNING_KEYS,
-        tracker_public_url=PUBLIC_URL,
-        tracker_flush_interval_ms=20,
-        shutdown_grace_seconds=5.0,
-        **overrides,
-    )
+    values: dict[str, object] = {
+        "link_signing_keys": SIGNING_KEYS,
+        "tracker_public_url": PUBLIC_URL,
+        "tracker_flush_interval_ms": 20,
+        "shutdown_grace_seconds": 5.0,
+    }
+    return stack.settings(TrackerSettings, **{**values, **overrides})
 
 
 @pytest.fixture(scope="session")
@@ -79,7 +78,8 @@ async def person(stack: RealStack) -> Person:
     connection = await asyncpg.connect(stack.database_url)
     try:
         await connection.execute(
-            "INSERT INTO contacts (workspace_id, contact_id, profile) VALUES ($1, $2, jsonb_build_object('email', $3::text))",
+            "INSERT INTO contacts (workspace_id, contact_id, profile) "
+            "VALUES ($1, $2, jsonb_build_object('email', $3::text))",
             found.workspace_id,
             found.contact_id,
             found.email,
@@ -98,10 +98,11 @@ async def person(stack: RealStack) -> Person:
 async def suppressions_of(stack: RealStack, person: Person) -> list[asyncpg.Record]:
     connection = await asyncpg.connect(stack.database_url)
     try:
-        return await connection.fetch(
+        rows: list[asyncpg.Record] = await connection.fetch(
             "SELECT scope, reason, source FROM suppressions WHERE workspace_id = $1 AND address_hash = $2",
             person.workspace_id,
             person.address_hash(),
         )
+        return rows
     finally:
         await connection.close()

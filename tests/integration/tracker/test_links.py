@@ -16,7 +16,9 @@ from tests.support.topics import read_topic
 
 pytestmark = pytest.mark.stack
 
-BROWSER = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605"
+BROWSER = (
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605"
+)
 APPLE_MPP = "Mozilla/5.0"
 
 
