@@ -47,6 +47,13 @@ class CommonSettings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = Field(default=True, description="JSON logs (set false for console-friendly lines).")
     shutdown_grace_seconds: float = Field(default=20.0, description="Time to finish in-flight work on SIGTERM.")
+    # Links in messages (clicks, unsubscribe, confirmation) are signed by the services that
+    # write them and verified by the tracker, so every service shares these two.
+    tracker_public_url: str = Field(default="http://127.0.0.1:8004", description="Base URL in emails.")
+    link_signing_keys: SecretStr = Field(
+        default=SecretStr("dev:insecure-development-key-change-me"),
+        description="Comma-separated `kid:secret` pairs; the first signs, all verify (rotation).",
+    )
 
 
 class IngestSettings(CommonSettings):
@@ -134,11 +141,6 @@ class TrackerSettings(CommonSettings):
 
     tracker_host: str = "127.0.0.1"
     tracker_port: int = 8004
-    tracker_public_url: str = Field(default="http://127.0.0.1:8004", description="Base URL in emails.")
-    link_signing_keys: SecretStr = Field(
-        default=SecretStr("dev:insecure-development-key-change-me"),
-        description="Comma-separated `kid:secret` pairs; the first signs, all verify (rotation).",
-    )
     tracker_flush_interval_ms: int = Field(
         default=50, ge=1, description="Longest time an open or click waits in memory before going to the broker."
     )
