@@ -1,0 +1,1 @@
+"""Kubernetes deployment: manifest generation, a small Kustomize renderer and offline validation."""

@@ -1,0 +1,1 @@
+"""The parts of the base manifests that are derived from code: settings, topics, workloads."""
