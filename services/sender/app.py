@@ -1,13 +1,35 @@
-"""The sender service: renders and delivers messages."""
+"""The sender service: renders and delivers messages, and serves the template API."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from fastapi import FastAPI
 
-from shared.service import create_service_app
+from services.sender.api.templates import router as templates_router
+from services.sender.runtime import build_runtime, start_delivery
+from shared.service import Resources, create_service_app
 from shared.settings import SenderSettings
 
+DESCRIPTION = """
+Delivers what flows request (email over SMTP, text messages, webhooks), exactly once per
+message id except for one documented crash window, and reports each outcome on
+`messages.status`. Templates are published and previewed here.
+Authenticate with a workspace API key: `Authorization: Bearer dl_…`.
+"""
 
-def create_app(settings: SenderSettings | None = None) -> FastAPI:
+
+def create_app(settings: SenderSettings | None = None, *, deliver: bool = True) -> FastAPI:
+    """`deliver=False` serves only the template API (no consumer, no retries): for tools and previews."""
     settings = settings or SenderSettings()
-    return create_service_app("sender", settings, title="Dripline sender")
+
+    async def start(resources: Resources) -> Callable[[], Awaitable[None]] | None:
+        runtime = build_runtime(settings, resources)
+        app.state.sender = runtime
+        if deliver:
+            return await start_delivery(runtime)
+        return runtime.close
+
+    app = create_service_app("sender", settings, title="Dripline sender", description=DESCRIPTION, on_start=[start])
+    app.include_router(templates_router)
+    return app

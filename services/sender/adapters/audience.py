@@ -1,0 +1,50 @@
+"""Who a message goes to: the contact's profile, and whether their address may be used."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import asyncpg
+
+from shared.identity import IdentifierKind, identifier_hash
+
+
+class Audience:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def profile(self, workspace_id: str, contact_id: str) -> dict[str, Any] | None:
+        """The profile, or None when the contact is unknown or erased (its row is gone or marked)."""
+        raw = await self._pool.fetchval(
+            "SELECT profile FROM contacts WHERE workspace_id = $1 AND contact_id = $2", workspace_id, contact_id
+        )
+        if raw is None:
+            return None
+        profile: dict[str, Any] = json.loads(raw)
+        if profile.get("erased") or profile.get("erased_at"):
+            return None
+        return profile
+
+    async def suppressed(self, workspace_id: str, kind: IdentifierKind, address: str, *, marketing: bool) -> bool:
+        """Scope `all` blocks every message; scope `marketing` (an unsubscribe) only marketing ones."""
+        scopes = ["all", "marketing"] if marketing else ["all"]
+        found = await self._pool.fetchval(
+            "SELECT 1 FROM suppressions WHERE workspace_id = $1 AND address_hash = $2 AND scope = ANY($3::text[])",
+            workspace_id,
+            identifier_hash(workspace_id, kind, address),
+            scopes,
+        )
+        return found is not None
+
+    async def suppress(
+        self, workspace_id: str, kind: IdentifierKind, address: str, *, reason: str, source: str
+    ) -> None:
+        await self._pool.execute(
+            "INSERT INTO suppressions (workspace_id, address_hash, scope, reason, source) "
+            "VALUES ($1, $2, 'all', $3, $4) ON CONFLICT DO NOTHING",
+            workspace_id,
+            identifier_hash(workspace_id, kind, address),
+            reason,
+            source,
+        )
