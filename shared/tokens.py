@@ -215,3 +215,14 @@ class KeyRing:
         if now is not None and max_age_s is not None and now - claims.issued_at > max_age_s:
             raise TokenError("token has expired")
         return claims
+
+
+def key_ring_from_setting(spec: str) -> KeyRing:
+    """`kid:secret,kid2:secret2` (the `DRIPLINE_LINK_SIGNING_KEYS` setting) → a ring signing with the first key."""
+    pairs: list[tuple[str, bytes]] = []
+    for item in spec.split(","):
+        key_id, colon, secret = item.strip().partition(":")
+        if not colon or not key_id or not secret:
+            raise ValueError("link signing keys must look like `kid:secret,kid2:secret2`")
+        pairs.append((key_id, secret.encode()))
+    return KeyRing(pairs)

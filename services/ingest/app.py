@@ -24,7 +24,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     settings = settings or IngestSettings()
 
     async def start_intake(resources: Resources) -> Callable[[], Awaitable[None]] | None:
-        app.state.intake = Intake(resources.pool, resources.producer)
+        app.state.intake = Intake(resources.pool, resources.producer, settings)
         return None
 
     app = create_service_app(

@@ -16,20 +16,29 @@ from datetime import UTC, datetime
 import asyncpg
 import orjson
 
+from services.ingest.adapters.consent import WorkspaceSettings, record_consent
 from services.ingest.adapters.identities import ContactResolver
 from services.ingest.adapters.profiles import merge_into_profile
+from services.ingest.domain.confirmation import DEFAULT_TEMPLATE, confirmation_request
+from services.ingest.domain.consent import double_opt_in_rule, signup_consent
 from services.ingest.domain.profile import carries_profile, identifiers_of, profile_update
 from services.ingest.domain.records import contact_record, event_record
 from services.ingest.domain.requests import ActivityIn, CartIn, ContactRef, PurchaseIn, SignupIn, TrackIn
+from shared.contract.topics import MESSAGES_REQUESTED
 from shared.kafka.producer import OutgoingRecord, Producer
+from shared.settings import CommonSettings
+from shared.tokens import key_ring_from_setting
 
 AnyEventIn = SignupIn | PurchaseIn | CartIn | ActivityIn | TrackIn
 
 
 class Intake:
-    def __init__(self, pool: asyncpg.Pool, producer: Producer) -> None:
+    def __init__(self, pool: asyncpg.Pool, producer: Producer, settings: CommonSettings) -> None:
         self._pool = pool
         self._producer = producer
+        self._tracker_url = settings.tracker_public_url
+        self._keys = key_ring_from_setting(settings.link_signing_keys.get_secret_value())
+        self._workspaces = WorkspaceSettings(pool)
         self.resolver = ContactResolver(pool)
         # Profiles already on the broker, by (contact, hash of what was said): skips re-publishing
         # the same details on every event. Filled only after the broker acknowledged.
@@ -57,10 +66,40 @@ class Intake:
                 event, workspace_id=workspace_id, contact_id=contact_id, event_id=event_id, received_at=received_at
             )
             records.append(OutgoingRecord.of(topic, record))
+            if isinstance(event, SignupIn):
+                records.extend(await self._consent(workspace_id, contact_id, event_id, event, received_at))
             event_ids.append(event_id)
         await self._producer.send_all(records)
         self._mark_published(pending_profiles)
         return event_ids
+
+    async def _consent(
+        self, workspace_id: str, contact_id: str, event_id: str, signup: SignupIn, received_at: datetime
+    ) -> list[OutgoingRecord]:
+        """Record what the person agreed to; with double opt-in, ask them to confirm (once per sign-up)."""
+        settings = await self._workspaces.get(workspace_id)
+        outcome = signup_consent(
+            signup.consent,
+            source="form",
+            occurred_at=signup.occurred_at or received_at,
+            rule=double_opt_in_rule(settings),
+        )
+        if not outcome.entries:
+            return []
+        async with self._pool.acquire() as connection, connection.transaction():
+            waiting = await record_consent(connection, workspace_id, contact_id, event_id, outcome)
+        if not waiting:
+            return []
+        request = confirmation_request(
+            workspace_id=workspace_id,
+            contact_id=contact_id,
+            signup_event_id=event_id,
+            template_id=str(settings.get("confirmation_template", DEFAULT_TEMPLATE)),
+            tracker_url=self._tracker_url,
+            keys=self._keys,
+            now=received_at,
+        )
+        return [OutgoingRecord.of(MESSAGES_REQUESTED, request)]
 
     async def identify(self, workspace_id: str, ref: ContactRef) -> tuple[str, dict[str, object]]:
         """Set who a contact is; publishes the full profile even when nothing changed (an explicit call)."""

@@ -1,0 +1,69 @@
+"""Consent in PostgreSQL: the append-only ledger, subscription states and workspace settings."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import asyncpg
+
+from services.ingest.domain.consent import ConsentOutcome
+
+_LEDGER = """
+INSERT INTO consent_ledger
+  (workspace_id, contact_id, action, scope, source, ip, user_agent, policy_version, occurred_at, dedupe_key)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+ON CONFLICT ON CONSTRAINT consent_ledger_once DO NOTHING
+"""
+# A confirmed subscription is never set back to pending by a repeated sign-up.
+_SUBSCRIBE = """
+INSERT INTO contact_subscriptions (workspace_id, contact_id, topic, status, expires_at)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (workspace_id, contact_id, topic) DO UPDATE
+SET status = EXCLUDED.status, expires_at = EXCLUDED.expires_at, updated_at = now()
+WHERE contact_subscriptions.status <> 'subscribed'
+RETURNING topic
+"""
+
+
+async def record_consent(
+    connection: asyncpg.Connection, workspace_id: str, contact_id: str, event_id: str, outcome: ConsentOutcome
+) -> bool:
+    """Write the ledger and subscriptions; True when something is now waiting for confirmation."""
+    for entry in outcome.entries:
+        await connection.execute(
+            _LEDGER,
+            workspace_id,
+            contact_id,
+            entry.action,
+            entry.scope,
+            entry.source,
+            entry.ip,
+            entry.user_agent,
+            entry.policy_version,
+            entry.occurred_at,
+            f"{event_id}:{entry.action}:{entry.scope}",
+        )
+    pending = False
+    for topic, status in outcome.subscriptions.items():
+        changed = await connection.fetchval(_SUBSCRIBE, workspace_id, contact_id, topic, status, outcome.expires_at)
+        pending = pending or (changed is not None and status == "pending")
+    return pending
+
+
+class WorkspaceSettings:
+    """Workspace settings (double opt-in and the like), cached briefly: they change rarely."""
+
+    def __init__(self, pool: asyncpg.Pool, ttl_seconds: float = 30.0) -> None:
+        self._pool = pool
+        self._ttl = ttl_seconds
+        self._cache: dict[str, tuple[float, dict[str, object]]] = {}
+
+    async def get(self, workspace_id: str) -> dict[str, object]:
+        hit = self._cache.get(workspace_id)
+        if hit and hit[0] > time.monotonic():
+            return hit[1]
+        raw = await self._pool.fetchval("SELECT settings FROM workspaces WHERE id = $1", workspace_id)
+        settings: dict[str, object] = json.loads(raw) if raw else {}
+        self._cache[workspace_id] = (time.monotonic() + self._ttl, settings)
+        return settings
