@@ -93,7 +93,7 @@ class Sender:
     async def request(self, contact_id: str, template_id: str, *, times: int = 1, **fields: Any) -> MessageRequested:
         now = datetime.now(UTC)
         request = MessageRequested(
-            event_id=f"m-{uuid.uuid4().hex[:12]}",
+            event_id=fields.pop("event_id", f"m-{uuid.uuid4().hex[:12]}"),
             workspace_id=WORKSPACE,
             contact_id=contact_id,
             occurred_at=now,
