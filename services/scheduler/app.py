@@ -1,13 +1,39 @@
-"""The scheduler service: per-contact timers and flow logic."""
+"""The scheduler service: publishes flows and moves each contact through them, durably.
+
+Intake (a consumer of shop events, profiles, engagement and bounces), a timer loop and an outbox
+relay run inside the process; the HTTP API publishes and operates flows.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from fastapi import FastAPI
 
-from shared.service import create_service_app
+from services.scheduler.api import enrollments, flows
+from services.scheduler.runtime import build_scheduler
+from services.scheduler.unit import Clock, system_clock
+from shared.service import Resources, create_service_app
 from shared.settings import SchedulerSettings
 
+DESCRIPTION = """
+Publish flows (YAML) and operate them: pause, resume, migrate in-flight contacts, simulate.
+Authenticate with a workspace API key: `Authorization: Bearer dl_…`.
+"""
 
-def create_app(settings: SchedulerSettings | None = None) -> FastAPI:
+
+def create_app(settings: SchedulerSettings | None = None, *, clock: Clock = system_clock) -> FastAPI:
     settings = settings or SchedulerSettings()
-    return create_service_app("scheduler", settings, title="Dripline scheduler")
+
+    async def start_scheduler(resources: Resources) -> Callable[[], Awaitable[None]]:
+        scheduler = build_scheduler(settings, resources, clock)
+        app.state.scheduler = scheduler
+        scheduler.start(resources)
+        return scheduler.stop
+
+    app = create_service_app(
+        "scheduler", settings, title="Dripline scheduler", description=DESCRIPTION, on_start=[start_scheduler]
+    )
+    app.include_router(flows.router)
+    app.include_router(enrollments.router)
+    return app

@@ -53,6 +53,6 @@ class Engagement(FlowRef):
 class FlowTransition(FlowRef):
     """A contact moved in a flow."""
 
-    kind: Literal["entered", "step_reached", "held", "goal_reached", "exited"]
-    reason: str | None = Field(default=None, description="Why a step was held or the flow exited.")
+    kind: Literal["entered", "step_reached", "held", "skipped", "goal_reached", "exited"]
+    reason: str | None = Field(default=None, description="Why a step was held or skipped, or the flow exited.")
     variant: str | None = None

@@ -1,0 +1,171 @@
+"""Enrollments, timers and the per-contact lock every writer takes.
+
+Lock order is what keeps replicas and loops from deadlocking: a transaction first claims timer
+rows with SKIP LOCKED (never waits), then takes contact locks in ascending key order, and never
+waits for a timer row afterwards (cancels skip rows another transaction has claimed; the engine
+ignores a stale timer when it fires).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+import orjson
+
+from services.scheduler.domain import EnrollmentState, PastEnrollment
+
+_LOCK_ALL = "SELECT pg_advisory_xact_lock(k) FROM (SELECT unnest($1::bigint[]) AS k ORDER BY 1) AS keys"
+_SAVE = """
+INSERT INTO enrollments (id, workspace_id, contact_id, flow_id, flow_version, number, state, active, entered_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9)
+ON CONFLICT (id) DO UPDATE SET flow_version = EXCLUDED.flow_version, state = EXCLUDED.state,
+    active = EXCLUDED.active, updated_at = now()
+"""
+_CLAIM = """
+DELETE FROM timers WHERE id IN (
+    SELECT id FROM timers WHERE due_at <= $1 ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED
+) RETURNING id, kind, workspace_id, contact_id, enrollment_id, flow_id, due_at, failures
+"""
+_SCHEDULE = """
+INSERT INTO timers (id, kind, workspace_id, contact_id, enrollment_id, flow_id, due_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (id) DO UPDATE SET due_at = EXCLUDED.due_at, failures = 0
+"""
+_CANCEL = """
+DELETE FROM timers WHERE id IN (SELECT id FROM timers WHERE id = ANY($1::text[]) FOR UPDATE SKIP LOCKED)
+"""
+
+
+@dataclass(frozen=True)
+class DueTimer:
+    id: str
+    kind: str  # step | entry
+    workspace_id: str
+    contact_id: str
+    enrollment_id: str | None
+    flow_id: str | None
+    due_at: datetime
+    failures: int
+
+
+def contact_key(workspace_id: str, contact_id: str) -> int:
+    """A signed 64-bit advisory-lock key for one contact."""
+    digest = hashlib.blake2b(f"{workspace_id}\x1f{contact_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+async def lock_contacts(connection: asyncpg.Connection, contacts: Iterable[tuple[str, str]]) -> None:
+    """Serialise all work on these contacts until the transaction ends (ascending order: no deadlocks)."""
+    keys = sorted({contact_key(workspace_id, contact_id) for workspace_id, contact_id in contacts})
+    if keys:
+        await connection.execute(_LOCK_ALL, keys)
+
+
+def _state(raw: str) -> EnrollmentState:
+    return EnrollmentState.model_validate(orjson.loads(raw))
+
+
+async def live_enrollments(connection: asyncpg.Connection, workspace_id: str, contact_id: str) -> list[EnrollmentState]:
+    rows = await connection.fetch(
+        "SELECT state FROM enrollments WHERE workspace_id = $1 AND contact_id = $2 AND active ORDER BY entered_at, id",
+        workspace_id,
+        contact_id,
+    )
+    return [_state(row["state"]) for row in rows]
+
+
+async def enrollment(connection: asyncpg.Connection, enrollment_id: str) -> EnrollmentState | None:
+    raw = await connection.fetchval("SELECT state FROM enrollments WHERE id = $1", enrollment_id)
+    return _state(raw) if raw else None
+
+
+async def past_enrollments(
+    connection: asyncpg.Connection, workspace_id: str, contact_id: str, flow_id: str
+) -> list[PastEnrollment]:
+    rows = await connection.fetch(
+        "SELECT entered_at, active FROM enrollments WHERE workspace_id = $1 AND contact_id = $2 AND flow_id = $3",
+        workspace_id,
+        contact_id,
+        flow_id,
+    )
+    return [PastEnrollment(entered_at=row["entered_at"], active=row["active"]) for row in rows]
+
+
+async def contact_enrollments(
+    connection: asyncpg.Connection, workspace_id: str, contact_id: str
+) -> list[dict[str, object]]:
+    rows = await connection.fetch(
+        "SELECT state FROM enrollments WHERE workspace_id = $1 AND contact_id = $2 ORDER BY entered_at, id",
+        workspace_id,
+        contact_id,
+    )
+    return [dict(orjson.loads(row["state"])) for row in rows]
+
+
+async def save_enrollment(connection: asyncpg.Connection, state: EnrollmentState) -> None:
+    await connection.execute(
+        _SAVE,
+        state.enrollment_id,
+        state.workspace_id,
+        state.contact_id,
+        state.flow_id,
+        state.flow_version,
+        state.number,
+        state.model_dump_json(),
+        state.active,
+        state.entered_at,
+    )
+
+
+async def live_in_flow(
+    connection: asyncpg.Connection, workspace_id: str, flow_id: str, after_id: str, limit: int, *, paused_only: bool
+) -> list[tuple[str, str]]:
+    """A page of (enrollment id, contact id) of the flow's live enrollments, for resume and migrate passes."""
+    paused = "AND (state->>'paused')::boolean" if paused_only else ""
+    rows = await connection.fetch(
+        f"SELECT id, contact_id FROM enrollments WHERE workspace_id = $1 AND flow_id = $2 AND active "
+        f"AND id > $3 {paused} ORDER BY id LIMIT $4",
+        workspace_id,
+        flow_id,
+        after_id,
+        limit,
+    )
+    return [(row["id"], row["contact_id"]) for row in rows]
+
+
+async def live_workspaces(connection: asyncpg.Connection, contact_id: str) -> list[str]:
+    rows = await connection.fetch(
+        "SELECT DISTINCT workspace_id FROM enrollments WHERE contact_id = $1 AND active", contact_id
+    )
+    return [row["workspace_id"] for row in rows]
+
+
+async def schedule_timers(
+    connection: asyncpg.Connection, timers: Sequence[tuple[str, str, str, str, str | None, str | None, datetime]]
+) -> None:
+    """(id, kind, workspace, contact, enrollment, flow, due_at); re-scheduling an id moves it."""
+    if timers:
+        await connection.executemany(_SCHEDULE, timers)
+
+
+async def cancel_timers(connection: asyncpg.Connection, timer_ids: Sequence[str]) -> None:
+    if timer_ids:
+        await connection.execute(_CANCEL, list(timer_ids))
+
+
+async def claim_due(connection: asyncpg.Connection, now: datetime, limit: int) -> list[DueTimer]:
+    """Delete and return due timers; other replicas skip them. Rolled back, they are due again."""
+    return [DueTimer(**dict(row)) for row in await connection.fetch(_CLAIM, now, limit)]
+
+
+async def postpone(connection: asyncpg.Connection, timer_id: str, until: datetime) -> None:
+    await connection.execute("UPDATE timers SET due_at = $2, failures = failures + 1 WHERE id = $1", timer_id, until)
+
+
+async def next_due(connection: asyncpg.Connection | asyncpg.Pool) -> datetime | None:
+    value = await connection.fetchval("SELECT min(due_at) FROM timers")
+    return value if isinstance(value, datetime) else None

@@ -1,0 +1,117 @@
+"""Carrying out the engine's decisions inside a unit: state, timers, ledger, profile, outgoing records.
+
+`notify` steps become message requests on the webhook channel: the sender already delivers,
+signs and retries webhooks, so the scheduler never calls out itself. They count as
+transactional, because a notification goes to the shop's staff, not to the contact.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.scheduler.adapters.contacts import record_send, update_profile
+from services.scheduler.adapters.enrollments import cancel_timers, save_enrollment, schedule_timers
+from services.scheduler.domain import (
+    Decision,
+    Flow,
+    Notify,
+    RequestMessage,
+    ScheduleTimer,
+    SentMessage,
+    Transition,
+    UpdateContact,
+)
+from services.scheduler.domain.actions import CancelTimer
+from services.scheduler.records import stable_id, transition_record
+from services.scheduler.unit import Unit
+from shared.contract import ContactChanged, ContactFields, MessageRequested
+from shared.contract.topics import CONTACTS, MESSAGES_REQUESTED, TRANSITIONS
+from shared.kafka.producer import OutgoingRecord
+
+WEBHOOK_TEMPLATE = "webhook"
+
+
+def _message(unit: Unit, flow: Flow, action: RequestMessage, workspace_id: str) -> MessageRequested:
+    return MessageRequested(
+        event_id=action.message_id,
+        workspace_id=workspace_id,
+        contact_id=action.contact_id,
+        occurred_at=unit.now,
+        received_at=unit.now,
+        flow_id=action.flow_id,
+        flow_version=action.flow_version,
+        step_id=action.step_id,
+        channel=action.channel,
+        template_id=action.template,
+        category=action.category,
+        topic=flow.topic,
+        variables={"best_time": True} if action.best_time else {},
+    )
+
+
+def _webhook(unit: Unit, flow: Flow, action: Notify, workspace_id: str) -> MessageRequested:
+    return MessageRequested(
+        event_id=action.notification_id,
+        workspace_id=workspace_id,
+        contact_id=action.contact_id,
+        occurred_at=unit.now,
+        received_at=unit.now,
+        flow_id=flow.id,
+        flow_version=flow.version,
+        step_id=action.step_id,
+        channel="webhook",
+        template_id=WEBHOOK_TEMPLATE,
+        category="transactional",
+        variables={"url": action.url, "payload": action.payload},
+    )
+
+
+async def _update_contact(unit: Unit, action: UpdateContact, workspace_id: str, change_id: str) -> None:
+    profile = await update_profile(
+        unit.connection, workspace_id, action.contact_id, action.set, action.add_tags, action.remove_tags
+    )
+    fields: dict[str, Any] = {k: v for k, v in profile.items() if k in ContactFields.model_fields}
+    record = ContactChanged(
+        **fields,
+        event_id=change_id,
+        workspace_id=workspace_id,
+        contact_id=action.contact_id,
+        occurred_at=unit.now,
+        received_at=unit.now,
+    )
+    unit.outgoing.append(OutgoingRecord.of(CONTACTS, record))
+
+
+async def carry_out(unit: Unit, flow: Flow, decision: Decision) -> bool:
+    """Store the decision and queue its effects; True when the contact's profile changed."""
+    state = decision.state
+    workspace_id, contact_id = state.workspace_id, state.contact_id
+    await save_enrollment(unit.connection, state)
+    timers, cancelled, profile_changed = [], [], False
+    for index, action in enumerate(decision.actions):
+        match action:
+            case ScheduleTimer():
+                timers.append((action.timer_id, "step", workspace_id, contact_id, state.enrollment_id, None, action.at))
+                unit.timer_at(action.at)
+            case CancelTimer():
+                cancelled.append(action.timer_id)
+            case RequestMessage():
+                sent = SentMessage(at=unit.now, channel=action.channel, category=action.category, flow_id=flow.id)
+                await record_send(unit.connection, action.message_id, workspace_id, contact_id, sent)
+                unit.outgoing.append(OutgoingRecord.of(MESSAGES_REQUESTED, _message(unit, flow, action, workspace_id)))
+            case Notify():
+                unit.outgoing.append(OutgoingRecord.of(MESSAGES_REQUESTED, _webhook(unit, flow, action, workspace_id)))
+            case UpdateContact():
+                change_id = stable_id(state.enrollment_id, action.step_id, str(state.visits.get(action.step_id, 0)))
+                await _update_contact(unit, action, workspace_id, f"flow-{change_id}")
+                profile_changed = True
+            case Transition():
+                record = transition_record(
+                    action, workspace_id=workspace_id, contact_id=contact_id, flow_id=flow.id,
+                    version=flow.version, enrollment_id=state.enrollment_id, index=index, now=unit.now,
+                )  # fmt: skip
+                unit.outgoing.append(OutgoingRecord.of(TRANSITIONS, record))
+    scheduled = {timer[0] for timer in timers}
+    await cancel_timers(unit.connection, [t for t in cancelled if t not in scheduled])
+    await schedule_timers(unit.connection, timers)
+    return profile_changed

@@ -1,0 +1,154 @@
+"""Translating topic records into what the flow engine understands, and back. Pure: no I/O.
+
+Shop events keep their own fields and their free-form `properties` side by side in `event.*`
+(so `event.coupon` and `event.source` both read naturally); cart and purchase line items also
+appear as `products` for the `history.*` helpers.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from services.scheduler.domain import ContactView, Event, Transition
+from services.scheduler.domain.contact import (
+    ATTRIBUTE_CHANGED,
+    MESSAGE_CLICKED,
+    MESSAGE_OPENED,
+    UNSUBSCRIBED,
+)
+from shared.contract import ContactChanged, Engagement, FlowTransition, MessageStatus
+from shared.contract.envelope import Envelope
+
+_NAMESPACE = uuid.UUID("0b7f6a52-3f0e-5c71-9d0c-5ad3c51f2e44")
+_ENVELOPE = set(Envelope.model_fields) | {"type", "properties"}
+_ENGAGEMENT_TYPES = {"opened": MESSAGE_OPENED, "clicked": MESSAGE_CLICKED, "unsubscribed": UNSUBSCRIBED}
+_NAMED = {"form_submitted": "form", "product_viewed": "product", "document_downloaded": "document"}
+# Profile fields conditions and date triggers may read as `contact.attributes.<name>`.
+_PROFILE_ATTRIBUTES = ("first_name", "last_name", "locale", "birthday", "external_id")
+_TRANSITION_KINDS = {"held_by_policy": "held"}
+
+
+def stable_id(*parts: str) -> str:
+    """A UUIDv5 over the parts: the same inputs give the same id on every replay."""
+    return str(uuid.uuid5(_NAMESPACE, "\x1f".join(parts)))
+
+
+def shop_event(record: BaseModel) -> Event:
+    """A shop record (signup, purchase, cart, activity, track) as an engine event."""
+    fields = record.model_dump(mode="json")
+    data: dict[str, Any] = dict(fields.get("properties") or {})
+    data.update({key: value for key, value in fields.items() if key not in _ENVELOPE})
+    kind = str(fields["type"])
+    if kind == "track":
+        kind = str(fields["name"])
+    if kind in _NAMED and fields.get("name") is not None:
+        data.setdefault(_NAMED[kind], fields["name"])
+    if "items" in data:
+        data.setdefault("products", [{"id": item["product_id"], **item} for item in data["items"]])
+    envelope: Envelope = record  # type: ignore[assignment]
+    return Event(id=envelope.event_id, type=kind, at=envelope.occurred_at, data=data)
+
+
+def engagement_event(record: Engagement) -> Event:
+    kind = _ENGAGEMENT_TYPES.get(record.kind, record.kind)
+    data: dict[str, Any] = {"url": record.url} if record.url else {}
+    if record.step_id:
+        data["step"] = record.step_id
+    return Event(
+        id=record.event_id,
+        type=kind,
+        at=record.occurred_at,
+        data=data,
+        message_id=record.message_id,
+        machine=record.machine,
+    )
+
+
+def status_event(record: MessageStatus) -> Event | None:
+    """Only a bounce matters to flows (the address is dead); sent/deferred/failed stay with the sender."""
+    if record.status != "bounced":
+        return None
+    return Event(
+        id=record.event_id,
+        type="message_bounced",
+        at=record.occurred_at,
+        data={"channel": record.channel, "detail": record.detail},
+        message_id=record.message_id,
+    )
+
+
+def profile_attributes(profile: dict[str, Any]) -> dict[str, Any]:
+    """The contact's custom attributes with the standard profile fields alongside."""
+    found = {name: profile[name] for name in _PROFILE_ATTRIBUTES if profile.get(name) is not None}
+    return {**found, **(profile.get("attributes") or {})}
+
+
+def attribute_changes(
+    record: ContactChanged, before: dict[str, Any] | None, after: dict[str, Any], at: datetime
+) -> list[Event]:
+    """One `attribute_changed` event per attribute whose value differs from what was last seen."""
+    if before is None:
+        return []
+    changed = sorted(name for name in after.keys() | before.keys() if after.get(name) != before.get(name))
+    return [
+        Event(
+            id=stable_id(record.event_id, name),
+            type=ATTRIBUTE_CHANGED,
+            at=at,
+            data={"attribute": name, "value": after.get(name), "previous": before.get(name)},
+        )
+        for name in changed
+    ]
+
+
+def contact_view(
+    workspace_id: str,
+    contact_id: str,
+    profile: dict[str, Any],
+    *,
+    signed_up_at: datetime | None,
+    history: tuple[Event, ...],
+    suppression: str | None,
+) -> ContactView:
+    """Snapshot of a contact. `suppression` is the strongest reason found for the address, if any."""
+    types = {event.type for event in history if not event.machine}
+    status: Any = "subscribed"
+    if suppression in ("erased",):
+        status = "erased"
+    elif suppression in ("bounced", "complained") or "message_bounced" in types:
+        status = "bounced"
+    elif suppression is not None or UNSUBSCRIBED in types:
+        status = "unsubscribed"
+    return ContactView(
+        id=contact_id,
+        workspace_id=workspace_id,
+        time_zone=profile.get("timezone"),
+        signed_up_at=signed_up_at,
+        status=status,
+        attributes=profile_attributes(profile),
+        tags=frozenset(profile.get("tags") or ()),
+        history=history,
+    )
+
+
+def transition_record(
+    transition: Transition, *, workspace_id: str, contact_id: str, flow_id: str, version: int, enrollment_id: str,
+    index: int, now: datetime,
+) -> FlowTransition:  # fmt: skip
+    kind = _TRANSITION_KINDS.get(transition.event, transition.event)
+    return FlowTransition(
+        event_id=stable_id(enrollment_id, transition.at.isoformat(), str(index), transition.event),
+        workspace_id=workspace_id,
+        contact_id=contact_id,
+        occurred_at=transition.at,
+        received_at=now,
+        flow_id=flow_id,
+        flow_version=version,
+        step_id=transition.step_id,
+        kind=kind,  # type: ignore[arg-type]
+        reason=transition.reason,
+    )

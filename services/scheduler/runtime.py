@@ -1,0 +1,87 @@
+"""The running scheduler: intake consumer, timer loop and outbox relay, started and stopped in order.
+
+Stop order matters: the consumer finishes its batch and commits offsets, the timer loop finishes its
+batch, and only then does the relay flush what they wrote, before the shell closes producer and pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+
+import structlog
+
+from services.scheduler.adapters.flows import FlowCatalog
+from services.scheduler.intake import CONSUMER, TOPICS, Intake
+from services.scheduler.journeys import Journeys
+from services.scheduler.timers import TimerLoop
+from services.scheduler.unit import Clock, Units, system_clock
+from shared.kafka.consumer import ConsumerLoop
+from shared.outbox import OutboxRelay
+from shared.service import Resources
+from shared.settings import SchedulerSettings
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Scheduler:
+    settings: SchedulerSettings
+    units: Units
+    journeys: Journeys
+    relay: OutboxRelay
+    timers: TimerLoop
+    intake: Intake
+    consumer: ConsumerLoop | None = None
+    _consuming: asyncio.Task[None] | None = field(default=None, repr=False)
+    _stopping: bool = False
+
+    async def _consume(self, resources: Resources) -> None:
+        """Run the consumer; if it dies of something unexpected, log it and start a fresh one."""
+        while not self._stopping:
+            self.consumer = ConsumerLoop(
+                self.settings,
+                group_id=CONSUMER,
+                topics=TOPICS,
+                handler=self.intake.handle,
+                producer=resources.producer,
+                max_records=self.settings.intake_max_records,
+            )
+            try:
+                await self.consumer.run()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the loop must outlive a bug in one batch; the batch is retried
+                log.exception("intake.crashed")
+                await asyncio.sleep(1.0)
+
+    def start(self, resources: Resources) -> None:
+        self.relay.start()
+        self.timers.start()
+        self._consuming = asyncio.create_task(self._consume(resources), name="scheduler-intake")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self.consumer is not None:
+            self.consumer.stop()
+        if self._consuming is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._consuming), self.settings.shutdown_grace_seconds)
+            except TimeoutError:
+                self._consuming.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._consuming
+        await self.timers.stop()
+        await self.relay.stop()
+
+
+def build_scheduler(settings: SchedulerSettings, resources: Resources, clock: Clock = system_clock) -> Scheduler:
+    relay = OutboxRelay(
+        resources.pool, resources.producer, batch_size=settings.outbox_batch, poll_seconds=settings.outbox_poll_seconds
+    )
+    units = Units(resources.pool, FlowCatalog(), clock, on_records=relay.notify)
+    journeys = Journeys(settings)
+    timers = TimerLoop(units, journeys, settings)
+    units.on_timer = timers.wake
+    return Scheduler(settings, units, journeys, relay, timers, Intake(units, journeys))

@@ -1,0 +1,111 @@
+"""The timer loop: claims due timers in batches and fires them, on any number of replicas.
+
+A claim deletes the timer rows (`FOR UPDATE SKIP LOCKED`, so replicas never fire the same one) in
+the transaction that stores what firing them decided. A crash before commit rolls the delete back
+and the timer is due again; after commit the step and its effects are all there. Either way a step
+happens exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import datetime, timedelta
+
+import structlog
+
+from services.scheduler.adapters.enrollments import DueTimer, claim_due, lock_contacts, next_due, postpone
+from services.scheduler.journeys import Journeys
+from services.scheduler.unit import Units
+from shared.errors import Transient
+from shared.settings import SchedulerSettings
+
+log = structlog.get_logger(__name__)
+
+
+class TimerLoop:
+    def __init__(self, units: Units, journeys: Journeys, settings: SchedulerSettings) -> None:
+        self._units = units
+        self._journeys = journeys
+        self._batch = settings.timer_batch
+        self._poll = settings.timer_poll_seconds
+        self._retry = timedelta(seconds=settings.timer_retry_seconds)
+        self._wake = asyncio.Event()
+        self._next_wake: datetime | None = None
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+        self.fired = 0
+
+    def wake(self, at: datetime) -> None:
+        """A timer was added for `at`: wake now if that is sooner than the loop planned to look."""
+        if self._next_wake is None or at < self._next_wake:
+            self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="timer-loop")
+
+    async def stop(self) -> None:
+        """Finish the batch in hand (its transaction commits or rolls back whole), then stop."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+
+    async def fire_due(self) -> int:
+        """Fire one batch of due timers in one transaction; falls back to one at a time if it fails."""
+        try:
+            async with self._units.open() as unit:
+                timers = await claim_due(unit.connection, unit.now, self._batch)
+                await lock_contacts(unit.connection, [(t.workspace_id, t.contact_id) for t in timers])
+                for timer in timers:
+                    await self._journeys.on_timer(unit, timer)
+        except (Transient, ValueError) as error:
+            log.warning("timers.batch_failed", reason=str(error))
+            return await self._fire_one_by_one()
+        self.fired += len(timers)
+        return len(timers)
+
+    async def _fire_one_by_one(self) -> int:
+        """Isolate a timer that keeps failing: it is postponed (and logged), the rest still fire."""
+        fired = 0
+        while fired < self._batch:
+            failed: DueTimer | None = None
+            try:
+                async with self._units.open() as unit:
+                    timers = await claim_due(unit.connection, unit.now, 1)
+                    if not timers:
+                        return fired
+                    failed = timers[0]
+                    await lock_contacts(unit.connection, [(failed.workspace_id, failed.contact_id)])
+                    await self._journeys.on_timer(unit, failed)
+            except (Transient, ValueError) as error:
+                if failed is None:
+                    raise
+                log.error("timer.failed", timer_id=failed.id, failures=failed.failures + 1, reason=str(error))
+                async with self._units.open() as unit:
+                    await postpone(unit.connection, failed.id, unit.now + self._retry)
+                continue
+            fired += 1
+            self.fired += 1
+        return fired
+
+    async def _sleep(self) -> None:
+        self._wake.clear()
+        soonest = await next_due(self._units.pool)
+        now = self._units.clock()
+        delay = self._poll if soonest is None else min(self._poll, max(0.0, (soonest - now).total_seconds()))
+        self._next_wake = now + timedelta(seconds=delay)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), delay)
+        self._next_wake = None
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            try:
+                if await self.fire_due() == self._batch:
+                    continue
+                if not self._stopping:
+                    await self._sleep()
+            except (Transient, OSError) as error:
+                log.warning("timers.retry", reason=str(error))
+                await asyncio.sleep(self._poll)

@@ -1,0 +1,116 @@
+"""A fresh workspace per test (its own flows, policy and contacts) and the scheduler on the real stack."""
+
+from __future__ import annotations
+
+import secrets
+import textwrap
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from services.scheduler.app import create_app
+from shared.contract.topics import MESSAGES_REQUESTED, TRANSITIONS
+from shared.settings import SchedulerSettings
+from shared.workspaces import create_key, ensure_workspace
+from tests.support.servers import serving
+from tests.support.stack import RealStack
+from tests.support.topics import RecordDict, read_topic
+
+# Marketing rules off unless a test sets them: tests are about the scheduler, not the policy.
+NO_RULES = {"grace_after_signup": "0s", "caps": []}
+
+
+@dataclass
+class Shop:
+    workspace_id: str
+    key: str
+    ingest: httpx.AsyncClient
+    stack: RealStack
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+    @asynccontextmanager
+    async def scheduler(self) -> AsyncIterator[httpx.AsyncClient]:
+        """A scheduler app serving on a real port; leaving the block shuts it down as SIGTERM would."""
+        settings = self.stack.settings(SchedulerSettings, timer_poll_seconds=0.2, outbox_poll_seconds=0.2)
+        async with (
+            serving(create_app(settings)) as url,
+            httpx.AsyncClient(base_url=url, headers=self.headers(), timeout=30) as client,
+        ):
+            yield client
+
+    async def signup(self, email: str, **fields: Any) -> str:
+        body = {"type": "signup", "contact": {"email": email}, **fields}
+        response = await self.ingest.post("/v1/events", json=body)
+        assert response.status_code == 202, response.text
+        return str(response.json()["event_id"])
+
+    async def event(self, body: dict[str, Any]) -> str:
+        response = await self.ingest.post("/v1/events", json=body)
+        assert response.status_code == 202, response.text
+        return str(response.json()["event_id"])
+
+    async def requested(
+        self, count: int, *, settle: float = 0.0, timeout: float = 10.0, where: Callable[[RecordDict], bool] = bool
+    ) -> list[RecordDict]:
+        """messages.requested records of this workspace (waits for `count`, then `settle` seconds for extras)."""
+        return await read_topic(
+            self.stack,
+            MESSAGES_REQUESTED,
+            count=count,
+            where=lambda r: r.get("workspace_id") == self.workspace_id and where(r),
+            timeout=timeout,
+            settle=settle,
+        )
+
+    async def transitions(
+        self, count: int, *, where: Callable[[RecordDict], bool] = bool, timeout: float = 10.0
+    ) -> list[RecordDict]:
+        return await read_topic(
+            self.stack,
+            TRANSITIONS,
+            count=count,
+            where=lambda r: r.get("workspace_id") == self.workspace_id and where(r),
+            timeout=timeout,
+        )
+
+
+async def publish(scheduler: httpx.AsyncClient, source: str) -> dict[str, Any]:
+    response = await scheduler.post(
+        "/v1/flows", content=textwrap.dedent(source), headers={"Content-Type": "application/yaml"}
+    )
+    assert response.status_code in (200, 201), response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def set_policy(scheduler: httpx.AsyncClient, policy: dict[str, Any]) -> None:
+    response = await scheduler.put("/v1/policy", json=policy)
+    assert response.status_code == 200, response.text
+
+
+@pytest.fixture
+async def shop(stack: RealStack, ingest_url: str) -> AsyncIterator[Shop]:
+    """Shadows the session-wide shop: a workspace of this test's own, with marketing rules off."""
+    workspace_id = f"flows-{secrets.token_hex(4)}"
+    connection = await asyncpg.connect(stack.database_url)
+    try:
+        await ensure_workspace(connection, workspace_id, "Flows test shop")
+        key = await create_key(connection, workspace_id, "tests")
+        await connection.execute(
+            "UPDATE workspaces SET settings = jsonb_build_object('flow_policy', $2::jsonb) WHERE id = $1",
+            workspace_id,
+            '{"grace_after_signup": "0s", "caps": []}',
+        )
+    finally:
+        await connection.close()
+    async with httpx.AsyncClient(
+        base_url=ingest_url, headers={"Authorization": f"Bearer {key}"}, timeout=30
+    ) as ingest:
+        yield Shop(workspace_id, key, ingest, stack)

@@ -1,0 +1,53 @@
+"""A flow runs end to end on the real stack: ingest → broker → scheduler → messages.requested."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from services.scheduler.domain.identity import message_id
+from tests.integration.scheduler.conftest import Shop, publish
+
+pytestmark = pytest.mark.stack
+
+TWO_STEPS = """
+id: welcome
+name: Welcome
+triggers:
+  - type: event
+    event: signup
+goals:
+  - id: bought
+    event: purchase
+steps:
+  - id: hello
+    type: send
+    template: welcome-hello
+  - id: breather
+    type: wait
+    duration: 2s
+  - id: follow-up
+    type: send
+    template: welcome-checkin
+"""
+
+
+def email() -> str:
+    return f"{uuid.uuid4().hex[:10]}@example.com"
+
+
+async def test_a_signup_runs_the_flow_and_requests_each_message_once_with_deterministic_ids(shop: Shop) -> None:
+    async with shop.scheduler() as scheduler:
+        assert (await publish(scheduler, TWO_STEPS))["version"] == 1
+        await shop.signup(email())
+        [hello] = await shop.requested(1)
+        assert hello["template_id"] == "welcome-hello" and hello["step_id"] == "hello"
+        contact = hello["contact_id"]
+        assert hello["event_id"] == message_id(shop.workspace_id, contact, "welcome", 1, "hello", "1.1")
+        messages = await shop.requested(2, settle=1.0)
+    assert [m["template_id"] for m in messages] == ["welcome-hello", "welcome-checkin"]
+    assert messages[1]["event_id"] == message_id(shop.workspace_id, contact, "welcome", 1, "follow-up", "1.1")
+    kinds = [t["kind"] for t in await shop.transitions(1, where=lambda t: t["kind"] == "exited")]
+    assert kinds == ["exited"]
