@@ -16,7 +16,7 @@ from services.tracker.adapters.buffer import EngagementBuffer
 from services.tracker.adapters.consent import ConsentStore
 from services.tracker.api.bounces import bounce_router
 from services.tracker.api.consent import consent_router
-from services.tracker.api.links import link_routes
+from services.tracker.api.links import LinkHits
 from services.tracker.bounce_intake import BounceIntake
 from services.tracker.consent import Consent
 from services.tracker.hits import HitJudge
@@ -55,8 +55,9 @@ def create_app(settings: TrackerSettings | None = None) -> FastAPI:
         "tracker", settings, title="Dripline tracker", description=DESCRIPTION, on_start=[start_tracking]
     )
     app.state.engagements = buffer
-    app.router.routes.extend(link_routes(keys, HitJudge(), buffer))
     app.include_router(consent_router(keys, settings.tracker_public_url))
     app.include_router(bounce_router())
     app.add_middleware(BodyLimit, max_bytes=settings.tracker_max_body_bytes)
+    # Added last, so it is outermost: opens and clicks skip every layer below it.
+    app.add_middleware(LinkHits, keys=keys, judge=HitJudge(), buffer=buffer)
     return app

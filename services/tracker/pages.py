@@ -74,7 +74,10 @@ def preferences(
     elif subscribed:
         parts.append("<p>You receive marketing emails from this shop.</p>")
         if topics:
-            items = "".join(f"<li>{escape(topic.name)}</li>" for topic in topics)
+            items = "".join(
+                f"<li>{escape(topic.name)}" + (f" – {escape(topic.description)}" if topic.description else "") + "</li>"
+                for topic in topics
+            )
             parts.append(f"<p>They cover:</p><ul>{items}</ul>")
         parts.append(_button(action, "Unsubscribe from everything", name="action", value="unsubscribe"))
     else:

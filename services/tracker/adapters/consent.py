@@ -37,7 +37,7 @@ WHERE workspace_id = $1 AND address_hash = $2 AND scope = 'marketing' AND reason
 RETURNING created_at
 """
 _SUPPRESSED = "SELECT scope, reason FROM suppressions WHERE workspace_id = $1 AND address_hash = $2"
-_TOPICS = "SELECT topic_id, name FROM subscription_topics WHERE workspace_id = $1 ORDER BY name"
+_TOPICS = "SELECT topic, name, description FROM subscription_topics WHERE workspace_id = $1 ORDER BY name"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +48,9 @@ class Suppressed:
 
 @dataclass(frozen=True, slots=True)
 class SubscriptionTopic:
-    topic_id: str
+    topic: str
     name: str
+    description: str | None = None
 
 
 class ConsentStore:
@@ -94,4 +95,4 @@ class ConsentStore:
         if not self._topics_table:
             return []
         rows = await self._pool.fetch(_TOPICS, workspace_id)
-        return [SubscriptionTopic(str(row["topic_id"]), str(row["name"])) for row in rows]
+        return [SubscriptionTopic(row["topic"], row["name"], row["description"]) for row in rows]

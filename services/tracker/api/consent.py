@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from services.tracker import pages
-from services.tracker.api.links import invalid_link_response
+from services.tracker.api.links import invalid_link_body
 from services.tracker.consent import Consent
 from shared.tokens import KeyRing, TokenClaims, TokenError, TokenKind
 
@@ -32,6 +32,11 @@ ConsentDep = Annotated[Consent, Depends(_consent)]
 
 def _html(body: str) -> HTMLResponse:
     return HTMLResponse(body, headers=_PRIVATE)
+
+
+def invalid_link_response() -> HTMLResponse:
+    """The same 400 page the open and click paths answer with."""
+    return HTMLResponse(invalid_link_body(), status_code=400, headers={"Cache-Control": "no-store"})
 
 
 def consent_router(keys: KeyRing, public_url: str) -> APIRouter:

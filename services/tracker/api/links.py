@@ -1,17 +1,18 @@
-"""The hot path: open pixels and click redirects.
+"""The hot path: open pixels and click redirects, answered before the framework's stack.
 
-Plain Starlette endpoints (no dependency injection or body parsing): verify the token,
-judge person or machine, hand the record to the buffer, answer. Nothing here waits
-for the database or the broker.
+Every open and click in every message lands here, so these two paths are served by a
+small ASGI layer in front of the app: verify the token, judge person or machine, hand
+the record to the buffer, answer. No routing table, no request objects, and nothing
+that waits for the database or the broker. Everything else passes through untouched.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from urllib.parse import quote
 
-from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
-from starlette.routing import Route
+from prometheus_client import Counter
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.tracker import pages
 from services.tracker.adapters.buffer import EngagementBuffer
@@ -19,54 +20,103 @@ from services.tracker.domain.pixel import PIXEL_CONTENT_TYPE, TRANSPARENT_GIF
 from services.tracker.hits import HitJudge, engagement, hit_event_id
 from shared.tokens import KeyRing, TokenError, TokenKind
 
-__all__ = ["invalid_link_response", "link_routes"]
+__all__ = ["LinkHits", "invalid_link_body"]
 
-_NO_CACHE = {
-    "Cache-Control": "no-store, no-cache, must-revalidate, private, max-age=0",
-    "Pragma": "no-cache",
-    "Expires": "0",
+HITS = Counter("dripline_tracker_hits_total", "Opens and clicks answered", ["kind", "machine"])
+INVALID = Counter("dripline_tracker_invalid_links_total", "Links refused: tampered, unknown key or wrong kind")
+_COUNTED = {
+    (kind, machine): HITS.labels(kind, str(machine).lower()) for kind in ("open", "click") for machine in (0, 1)
 }
-# Redirect targets must not leak the tracking token to the shop's analytics.
-_REDIRECT_HEADERS = {"Cache-Control": "no-store, private", "Referrer-Policy": "no-referrer"}
+
+Headers = list[tuple[bytes, bytes]]
+_NO_CACHE: Headers = [
+    (b"cache-control", b"no-store, no-cache, must-revalidate, private, max-age=0"),
+    (b"pragma", b"no-cache"),
+    (b"expires", b"0"),
+]
+_PIXEL: Headers = [
+    (b"content-type", PIXEL_CONTENT_TYPE.encode()),
+    (b"content-length", str(len(TRANSPARENT_GIF)).encode()),
+    *_NO_CACHE,
+]
+# The redirect must not leak the tracking token to the shop's analytics via Referer.
+_REDIRECT: Headers = [
+    (b"content-length", b"0"),
+    (b"cache-control", b"no-store, private"),
+    (b"referrer-policy", b"no-referrer"),
+]
 _INVALID = pages.invalid_link().encode()
+_INVALID_HEADERS: Headers = [
+    (b"content-type", b"text/html; charset=utf-8"),
+    (b"content-length", str(len(_INVALID)).encode()),
+    (b"cache-control", b"no-store"),
+]
+# What Starlette's RedirectResponse leaves unescaped: a signed URL goes out as it was written.
+_URL_SAFE = ":/%#?=@[]!$&'()*+,;~"
 
 
-def invalid_link_response() -> Response:
-    """400, never a redirect: a forged token must not turn us into an open redirector."""
-    return HTMLResponse(_INVALID, status_code=400, headers={"Cache-Control": "no-store"})
+def invalid_link_body() -> bytes:
+    return _INVALID
 
 
-def link_routes(keys: KeyRing, judge: HitJudge, buffer: EngagementBuffer) -> list[Route]:
-    async def open_pixel(request: Request) -> Response:
-        token = request.path_params["token"]
+class LinkHits:
+    """`GET|HEAD /o/{token}` and `/c/{token}`; a bad token gets a 400 page, never a redirect."""
+
+    def __init__(self, app: ASGIApp, *, keys: KeyRing, judge: HitJudge, buffer: EngagementBuffer) -> None:
+        self.app = app
+        self._keys = keys
+        self._judge = judge
+        self._buffer = buffer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if scope["type"] != "http" or len(path) < 4 or path[0] != "/" or path[2] != "/" or path[1] not in "oc":
+            await self.app(scope, receive, send)
+            return
+        method: str = scope["method"]
+        token = path[3:]
+        if method not in ("GET", "HEAD") or "/" in token:
+            await self.app(scope, receive, send)
+            return
+        if path[1] == "o":
+            status, headers, body = self._open(scope, token, method)
+        else:
+            status, headers, body = self._click(scope, token, method)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
+
+    def _open(self, scope: Scope, token: str, method: str) -> tuple[int, Headers, bytes]:
         try:
-            claims = keys.verify(token, TokenKind.OPEN)
+            claims = self._keys.verify(token, TokenKind.OPEN)
         except TokenError:
-            return invalid_link_response()
+            INVALID.inc()
+            return 400, _INVALID_HEADERS, _INVALID
         now = datetime.now(UTC)
-        verdict = judge.judge_open(
-            user_agent=request.headers.get("user-agent", ""),
-            method=request.method,
-            client_host=request.client.host if request.client else None,
+        client = scope.get("client")
+        verdict = self._judge.judge_open(
+            user_agent=_user_agent(scope), method=method, client_host=client[0] if client else None
         )
-        buffer.add(engagement(claims, "opened", verdict, event_id=hit_event_id("o", token, now), now=now))
-        return Response(TRANSPARENT_GIF, media_type=PIXEL_CONTENT_TYPE, headers=_NO_CACHE)
+        self._buffer.add(engagement(claims, "opened", verdict, event_id=hit_event_id("o", token, now), now=now))
+        _COUNTED["open", verdict.machine].inc()
+        return 200, _PIXEL, TRANSPARENT_GIF
 
-    async def click(request: Request) -> Response:
-        token = request.path_params["token"]
+    def _click(self, scope: Scope, token: str, method: str) -> tuple[int, Headers, bytes]:
         try:
-            claims = keys.verify(token, TokenKind.CLICK)
+            claims = self._keys.verify(token, TokenKind.CLICK)
         except TokenError:
-            return invalid_link_response()
-        assert claims.url is not None  # verify() guarantees a safe http(s) url on click tokens
+            INVALID.inc()
+            return 400, _INVALID_HEADERS, _INVALID
+        assert claims.url is not None  # verify() guarantees a safe absolute http(s) url on click tokens
         now = datetime.now(UTC)
-        verdict = judge.judge_click(
-            claims, user_agent=request.headers.get("user-agent", ""), method=request.method, now=now
-        )
-        buffer.add(engagement(claims, "clicked", verdict, event_id=hit_event_id("c", token, now), now=now))
-        return RedirectResponse(claims.url, status_code=302, headers=_REDIRECT_HEADERS)
+        verdict = self._judge.judge_click(claims, user_agent=_user_agent(scope), method=method, now=now)
+        self._buffer.add(engagement(claims, "clicked", verdict, event_id=hit_event_id("c", token, now), now=now))
+        _COUNTED["click", verdict.machine].inc()
+        location = quote(claims.url, safe=_URL_SAFE).encode("ascii")
+        return 302, [(b"location", location), *_REDIRECT], b""
 
-    return [
-        Route("/o/{token}", open_pixel, methods=["GET", "HEAD"], include_in_schema=False),
-        Route("/c/{token}", click, methods=["GET", "HEAD"], include_in_schema=False),
-    ]
+
+def _user_agent(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name == b"user-agent":
+            return str(value.decode("latin-1"))
+    return ""
