@@ -1,0 +1,60 @@
+"""The engagement buffer while the broker is away: nothing is lost up to its limit, order is kept."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from services.tracker.adapters.buffer import EngagementBuffer
+from services.tracker.domain.machine import HUMAN
+from services.tracker.hits import engagement
+from shared.contract.internal import Engagement
+from shared.contract.topics import ENGAGEMENT
+from shared.kafka.producer import Producer
+from shared.settings import TrackerSettings
+from shared.tokens import TokenKind
+from tests.integration.tracker.conftest import Person
+from tests.support.stack import RealStack
+from tests.support.topics import read_topic
+
+pytestmark = pytest.mark.stack
+
+
+def hits(person: Person, count: int) -> list[Engagement]:
+    now = datetime.now(UTC)
+    claims = person.claims(TokenKind.OPEN)
+    return [
+        engagement(claims, "opened", HUMAN, event_id=f"o-test-{person.message_id}-{n}", now=now) for n in range(count)
+    ]
+
+
+async def test_hits_wait_while_the_broker_is_away_and_arrive_in_order_when_it_is_back(
+    stack: RealStack, person: Person
+) -> None:
+    buffer = EngagementBuffer(interval_s=60, batch=1000, limit=5)
+    away = Producer(stack.settings(TrackerSettings), timeout_seconds=1)  # never connected: every send fails
+    buffer.start(away)
+    for record in hits(person, 7):
+        buffer.add(record)
+
+    assert len(buffer) == 5  # the two past the limit are dropped, not queued without bound
+    assert await buffer.flush() is False and len(buffer) == 5
+    await buffer.stop(grace_s=0.1)  # gives up within its grace rather than hanging the shutdown
+    assert len(buffer) == 0
+
+    await away.stop()
+
+    back = Producer(stack.settings(TrackerSettings))
+    await back.start()
+    try:
+        buffer = EngagementBuffer(interval_s=60, batch=1000, limit=100)
+        for record in hits(person, 3):
+            buffer.add(record)
+        assert await buffer.flush() is False  # no producer yet: kept, in order
+        buffer.start(back)
+        await buffer.stop(grace_s=5)
+    finally:
+        await back.stop()
+    records = await read_topic(stack, ENGAGEMENT, count=3, where=lambda r: r["message_id"] == person.message_id)
+    assert [r["event_id"] for r in records] == [f"o-test-{person.message_id}-{n}" for n in range(3)]
