@@ -46,7 +46,8 @@ class MailComposer:
     def __init__(self, settings: SenderSettings, cache: TemplateCache | None = None) -> None:
         self._settings = settings
         self._cache = cache or TemplateCache()
-        self._keys = key_ring(settings.link_signing_keys.get_secret_value())
+        self.keys = key_ring(settings.link_signing_keys.get_secret_value())
+        self.tracker_url = settings.tracker_public_url
         name, address = parseaddr(settings.mail_from)
         if "@" not in address:
             raise ConfigurationError(f"mail_from has no address: {settings.mail_from!r}")
@@ -99,7 +100,7 @@ class MailComposer:
             step_id=step_id,
         )
         compiled = self._cache.get(template)
-        return Letter(render_message(compiled, out, self.sender(workspace_id), self._keys), to)
+        return Letter(render_message(compiled, out, self.sender(workspace_id), self.keys), to)
 
     def text_message(self, template: Template, scope: Mapping[str, Any]) -> str:
         """A text message from the template's `text` (or subject): no HTML, footer or tracking."""

@@ -47,11 +47,9 @@ class SenderRuntime:
         await self.http.aclose()
 
 
-def build_runtime(settings: SenderSettings, resources: Resources) -> SenderRuntime:
-    ledger = SendLedger(resources.pool)
-    http = httpx.AsyncClient(timeout=settings.webhook_timeout_seconds)
+def smtp_relay(settings: SenderSettings) -> SmtpRelay:
     password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
-    relay = SmtpRelay(
+    return SmtpRelay(
         settings.smtp_host,
         settings.smtp_port,
         connections=settings.smtp_connections,
@@ -61,6 +59,12 @@ def build_runtime(settings: SenderSettings, resources: Resources) -> SenderRunti
         username=settings.smtp_username,
         password=password,
     )
+
+
+def build_runtime(settings: SenderSettings, resources: Resources) -> SenderRuntime:
+    ledger = SendLedger(resources.pool)
+    http = httpx.AsyncClient(timeout=settings.webhook_timeout_seconds)
+    relay = smtp_relay(settings)
     sms_key = settings.sms_api_key.get_secret_value() if settings.sms_api_key else None
     channels = Channels(
         relay=relay,

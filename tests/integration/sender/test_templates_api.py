@@ -16,7 +16,7 @@ category: marketing
 subject: "Hello {{{{ contact.first_name | default: 'friend' }}}}"
 preheader: "{preheader}"
 html: |
-  <html><body><p>Hi {{{{ contact.first_name }}}}, see <a href="https://shop.example/new">what's new</a>.</p></body></html>
+  <html><body><p>Hi {{{{ contact.first_name }}}}, see <a href="https://shop.example/new">news</a>.</p></body></html>
 """
 
 

@@ -1,0 +1,88 @@
+"""`dripline templates check-links`: broken links are reported, good ones pass, tracked links are resolved."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from fastapi import FastAPI, Response
+from typer.testing import CliRunner
+
+from dripline.cli import app as cli
+from dripline.devstack.broker import free_port
+from services.sender.link_check import check_links
+from tests.integration.sender.conftest import Sender
+from tests.support.servers import serving
+from tests.support.stack import RealStack
+
+pytestmark = pytest.mark.stack
+
+TEMPLATE = """id: links
+category: marketing
+subject: Links
+preheader: Links
+html: |
+  <html><body>
+  <a href="{site}/good">good</a> <a href="{site}/gone">gone</a> <a href="http://127.0.0.1:{closed}/">closed</a>
+  </body></html>
+"""
+
+
+@pytest.fixture
+async def site() -> AsyncIterator[str]:
+    app = FastAPI()
+
+    @app.api_route("/good", methods=["GET", "HEAD"])
+    async def good() -> Response:
+        return Response("fine")
+
+    async with serving(app) as url:
+        yield url
+
+
+async def publish(sender: Sender, site: str) -> tuple[str, int]:
+    workspace = f"links-{uuid.uuid4().hex[:6]}"
+    closed = free_port()
+    await sender.runtime.templates.publish(workspace, TEMPLATE.format(site=site, closed=closed))
+    return workspace, closed
+
+
+async def test_the_link_check_reports_a_404_and_passes_a_good_link(sender: Sender, site: str) -> None:
+    workspace, closed = await publish(sender, site)
+
+    results = await check_links(
+        sender.runtime.templates, sender.runtime.composer, workspace_id=workspace, timeout=2, allow_private=True
+    )
+
+    by_url = {result.url: result for result in results}
+    assert set(by_url) == {f"{site}/good", f"{site}/gone", f"http://127.0.0.1:{closed}/"}  # tracked links resolved
+    assert not by_url[f"{site}/good"].broken and by_url[f"{site}/good"].status == 200
+    assert by_url[f"{site}/gone"].problem == "HTTP 404"
+    assert "ConnectError" in (by_url[f"http://127.0.0.1:{closed}/"].problem or "")
+
+
+async def test_the_link_check_refuses_private_addresses_unless_allowed(sender: Sender, site: str) -> None:
+    workspace, _ = await publish(sender, site)
+    results = await check_links(sender.runtime.templates, sender.runtime.composer, workspace_id=workspace, timeout=2)
+    assert all("private address" in (result.problem or "") for result in results)
+
+
+async def test_the_cli_prints_broken_links_and_fails(
+    sender: Sender, site: str, stack: RealStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workspace, _ = await publish(sender, site)
+    settings = sender.runtime.settings
+    monkeypatch.setenv("DATABASE_URL", stack.database_url)
+    monkeypatch.setenv("DRIPLINE_ALLOW_PRIVATE_WEBHOOKS", "true")
+    monkeypatch.setenv("DRIPLINE_TRACKER_PUBLIC_URL", settings.tracker_public_url)
+    monkeypatch.setenv("DRIPLINE_LINK_SIGNING_KEYS", settings.link_signing_keys.get_secret_value())
+
+    result = await asyncio.to_thread(
+        CliRunner().invoke, cli, ["templates", "check-links", "--workspace", workspace, "--timeout", "2"]
+    )
+
+    assert result.exit_code == 1, result.output
+    assert "2 broken of 3 links" in result.output
+    assert "HTTP 404" in result.output
