@@ -105,5 +105,25 @@ def docs() -> None:
     console.print(table)
 
 
+@app.command()
+def bench(
+    stage: Annotated[
+        list[str] | None, typer.Option("--stage", help="Run only this stage (repeatable); default: all.")
+    ] = None,
+    large: Annotated[bool, typer.Option(help="10 million pending timers instead of 1 million.")] = False,
+    quick: Annotated[bool, typer.Option(help="Small sizes, for trying things (figures are rougher).")] = False,
+) -> None:
+    """Measure every stage against its baseline on a local stack; write bench/results.json and the README table."""
+    from pathlib import Path
+
+    from bench.runner import run_bench
+
+    results = run_bench(
+        stage or [], large=large, quick=quick, out_dir=Path("bench"), readme=Path("README.md"), console=console
+    )
+    measured = sum(1 for result in results if not result.not_measured)
+    console.print(f"{measured} of {len(results)} stages measured; see bench/RESULTS.md.")
+
+
 if __name__ == "__main__":
     app()

@@ -1,0 +1,202 @@
+"""What every stage shares: figures, percentiles, targets, peak memory and the progress bar."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import psutil
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+Role = Literal["dripline", "baseline"]
+MIB = 1024 * 1024
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile of unsorted values (q in 0..100)."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Milliseconds."""
+
+    p50: float
+    p95: float
+    p99: float
+
+    @classmethod
+    def of_seconds(cls, values: Sequence[float]) -> Latency | None:
+        if not values:
+            return None
+        ordered = sorted(values)
+        pick = [ordered[max(1, math.ceil(q / 100 * len(ordered))) - 1] * 1000 for q in (50, 95, 99)]
+        return cls(*pick)
+
+
+@dataclass
+class Figure:
+    """One measured line: Dripline or its baseline, `count` things in `seconds`."""
+
+    name: str
+    role: Role
+    count: int
+    seconds: float
+    unit: str
+    latency: Latency | None = None
+    errors: int = 0
+    peak_rss_mib: float | None = None
+    note: str = ""
+
+    @property
+    def rate(self) -> float:
+        return self.count / self.seconds if self.seconds > 0 else 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["rate"] = round(self.rate, 1)
+        return data
+
+
+@dataclass(frozen=True)
+class Target:
+    """A goal from the issue, printed next to the figure it judges."""
+
+    label: str
+    value: float | None
+    goal: float
+    higher_is_better: bool = True
+    unit: str = ""
+
+    @property
+    def met(self) -> bool | None:
+        if self.value is None or math.isnan(self.value):
+            return None
+        return self.value >= self.goal if self.higher_is_better else self.value < self.goal
+
+    def as_json(self) -> dict[str, Any]:
+        return {**asdict(self), "met": self.met}
+
+
+@dataclass
+class StageResult:
+    name: str
+    title: str
+    figures: list[Figure] = field(default_factory=list)
+    targets: list[Target] = field(default_factory=list)
+    headline: tuple[str, str] | None = None  # (dripline figure, baseline figure) whose rate ratio leads
+    notes: list[str] = field(default_factory=list)
+    not_measured: str | None = None
+    extra: dict[str, float] = field(default_factory=dict)
+
+    def figure(self, name: str) -> Figure | None:
+        return next((f for f in self.figures if f.name == name), None)
+
+    def ratio(self, dripline: str, baseline: str) -> float | None:
+        ours, theirs = self.figure(dripline), self.figure(baseline)
+        if not ours or not theirs or theirs.rate == 0:
+            return None
+        return ours.rate / theirs.rate
+
+    @property
+    def headline_ratio(self) -> float | None:
+        return self.ratio(*self.headline) if self.headline else None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "title": self.title,
+            "status": "not measured" if self.not_measured else "measured",
+            "not_measured": self.not_measured,
+            "headline": list(self.headline) if self.headline else None,
+            "ratio": None if self.headline_ratio is None else round(self.headline_ratio, 3),
+            "figures": [f.as_json() for f in self.figures],
+            "targets": [t.as_json() for t in self.targets],
+            "notes": self.notes,
+            "extra": self.extra,
+        }
+
+
+class PeakMemory:
+    """Samples a process's resident memory (with its children) in a thread; keeps the peak."""
+
+    def __init__(self, pid: int, interval: float = 0.1) -> None:
+        self._process = psutil.Process(pid)
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self.peak_bytes = 0
+
+    def start(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def stop(self) -> float:
+        """The peak, in MiB."""
+        self._stop.set()
+        self._thread.join(1)
+        return self.peak_bytes / MIB
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            try:
+                rss = self._process.memory_info().rss
+                rss += sum(child.memory_info().rss for child in self._process.children(recursive=True))
+            except psutil.Error:
+                return
+            self.peak_bytes = max(self.peak_bytes, rss)
+            self._stop.wait(self._interval)
+
+
+class Stopwatch:
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+
+    @property
+    def seconds(self) -> float:
+        return time.perf_counter() - self.started
+
+
+class BenchProgress:
+    """One bar for the whole run; a stage moves it through its named steps."""
+
+    def __init__(self, total_steps: int, console: Console | None = None, enabled: bool = True) -> None:
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=console,
+            disable=not enabled,
+        )
+        self._task = self._progress.add_task("starting", total=total_steps)
+        self._stage = ""
+
+    @contextmanager
+    def running(self) -> Iterator[BenchProgress]:
+        with self._progress:
+            yield self
+
+    def stage(self, title: str) -> None:
+        self._stage = title
+        self._progress.update(self._task, description=title)
+
+    def step(self, what: str) -> None:
+        """A stage starts measuring `what`."""
+        self._progress.update(self._task, description=f"{self._stage}: {what}")
+
+    def done(self, steps: int = 1) -> None:
+        self._progress.advance(self._task, steps)
+
+    def log(self, text: str) -> None:
+        self._progress.console.log(text)

@@ -1,0 +1,136 @@
+"""Service processes under test and the load generator process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+import httpx
+
+from bench.harness import Figure, Latency, PeakMemory, Role
+from bench.loadgen import LoadSpec
+from bench.stack import python
+from dripline.devstack.broker import free_port, port_open
+
+
+@dataclass
+class ServiceProcess:
+    """A uvicorn-served app in its own process; its peak memory is sampled while it runs."""
+
+    name: str
+    command: list[str]
+    env: dict[str, str]
+    port: int = field(default_factory=free_port)
+    health_path: str | None = "/healthz"
+    process: subprocess.Popen[bytes] | None = None
+    memory: PeakMemory | None = None
+    peak_rss_mib: float = 0.0
+    _log: IO[bytes] | None = None
+
+    @classmethod
+    def module(cls, name: str, module: str, env: dict[str, str], *args: str, **options: Any) -> ServiceProcess:
+        return cls(name, [python(), "-m", module, *args], env, **options)
+
+    def start(self, timeout: float = 30.0) -> ServiceProcess:
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - kept for the error message
+        command = [part.replace("{port}", str(self.port)) for part in self.command]
+        env = {name: value.replace("{port}", str(self.port)) for name, value in self.env.items()}
+        self.process = subprocess.Popen(command, env=env, stdout=self._log, stderr=self._log, start_new_session=True)
+        self.memory = PeakMemory(self.process.pid).start()
+        deadline = time.monotonic() + timeout
+        while not self._ready():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                output = self.output()
+                self.stop()
+                raise RuntimeError(f"{self.name} did not start: {output[-2000:]}")
+            time.sleep(0.05)
+        return self
+
+    def _ready(self) -> bool:
+        if not port_open(self.port):
+            return False
+        if self.health_path is None:
+            return True
+        try:
+            return httpx.get(f"http://127.0.0.1:{self.port}{self.health_path}", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def output(self) -> str:
+        if self._log is None:
+            return ""
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")
+
+    def stop(self) -> float:
+        """Stop the process (SIGTERM, then kill); returns its peak memory in MiB."""
+        if self.memory:
+            self.peak_rss_mib = self.memory.stop()
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self._log:
+            self._log.close()
+            self._log = None
+        return self.peak_rss_mib
+
+    def __enter__(self) -> ServiceProcess:
+        return self.start() if self.process is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@dataclass
+class LoadResult:
+    seconds: float
+    latencies: list[float]
+    statuses: dict[str, int]
+    errors: int
+    sends: list[float]
+
+    @property
+    def ok(self) -> int:
+        return sum(n for code, n in self.statuses.items() if code.startswith("2") or code.startswith("3"))
+
+    @property
+    def failed(self) -> int:
+        return self.errors + sum(self.statuses.values()) - self.ok
+
+    def figure(self, name: str, role: Role, unit: str, per_request: int = 1, **extra: Any) -> Figure:
+        return Figure(
+            name,
+            role,
+            self.ok * per_request,
+            self.seconds,
+            unit,
+            Latency.of_seconds(self.latencies),
+            errors=self.failed,
+            **extra,
+        )
+
+
+async def run_load(spec: LoadSpec) -> LoadResult:
+    """Run the load generator in a child process and wait for its verdict."""
+    child = await asyncio.create_subprocess_exec(
+        python(),
+        "-m",
+        "bench.loadgen",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await child.communicate(spec.to_json().encode())
+    if child.returncode != 0:
+        raise RuntimeError(f"load generator failed: {stderr.decode(errors='replace')[-2000:]}")
+    return LoadResult(**json.loads(stdout))

@@ -1,0 +1,62 @@
+"""The bench harness runs every stage once at a tiny size and writes its reports.
+
+Benchmarks are not tests: nothing here judges a figure, only that each stage either
+measured something or said why it could not.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bench.harness import Figure, Latency, StageResult, Target, percentile
+from bench.report import BEGIN, END, write_reports
+from bench.runner import STAGE_NAMES, machine, run_stages
+from bench.sizes import TINY
+
+
+def test_percentiles_use_the_nearest_rank() -> None:
+    values = [float(n) for n in range(1, 101)]
+    assert percentile(values, 50) == 50.0
+    assert percentile(values, 99) == 99.0
+    assert math.isnan(percentile([], 50))
+    latency = Latency.of_seconds([n / 1000 for n in range(1, 101)])
+    assert latency is not None and latency.p95 == pytest.approx(95.0)
+
+
+def test_a_target_knows_which_way_is_better() -> None:
+    assert Target("ratio", 0.8, 0.75).met is True
+    assert Target("p99", 25.0, 20.0, higher_is_better=False).met is False
+    assert Target("ratio", None, 0.75).met is None
+
+
+def test_reports_keep_stages_not_run_and_regenerate_the_readme_section(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Shop\n\n## Performance\n\n{BEGIN}\nold\n{END}\n")
+    about = {"machine": machine(), "sizes": "tiny", "started_at": datetime.now(UTC).isoformat()}
+    first = StageResult("tracker", "Tracker", [Figure("dripline-open", "dripline", 10, 1.0, "hits/s")])
+    write_reports([first], about, tmp_path, readme, STAGE_NAMES)
+    later = StageResult("e2e", "End to end", not_measured="no sender yet")
+    data = write_reports([later], about, tmp_path, readme, STAGE_NAMES)
+
+    assert [stage["name"] for stage in data["stages"]] == ["tracker", "e2e"]
+    text = readme.read_text()
+    assert "old" not in text and "not measured: no sender yet" in text and text.startswith("# Shop")
+    assert json.loads((tmp_path / "results.json").read_text()) == data
+
+
+@pytest.mark.stack
+@pytest.mark.timeout(240)
+async def test_every_stage_runs_once_at_a_tiny_size() -> None:
+    results = await run_stages(STAGE_NAMES, TINY, show_progress=False)
+
+    assert [result.name for result in results] == STAGE_NAMES
+    for result in results:
+        assert not (result.not_measured or "").startswith("failed"), result.not_measured
+        assert result.figures or result.not_measured, result.name
+        for figure in result.figures:
+            assert figure.count > 0 and figure.errors == 0, (result.name, figure)
