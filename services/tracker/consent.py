@@ -1,4 +1,4 @@
-"""Unsubscribing and re-subscribing: the suppression row first, then the engagement record.
+"""Unsubscribing and re-subscribing: the suppression row (and ledger entry) first, then the record.
 
 The row is what stops mail, so it is written before anything is said on the bus. The
 record's id derives from the token and the row's creation time: repeating a click (or a
@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import structlog
 
 from services.tracker.adapters.buffer import EngagementBuffer
-from services.tracker.adapters.consent import ConsentStore
+from services.tracker.adapters.consent import ConsentStore, Proof
 from services.tracker.domain.machine import HUMAN
 from services.tracker.hits import engagement
 from shared.contract.internal import Engagement
@@ -37,26 +37,27 @@ class Consent:
         self._producer = producer
         self._buffer = buffer
 
-    async def unsubscribe(self, claims: TokenClaims, token: str, *, source: str) -> None:
+    async def unsubscribe(self, claims: TokenClaims, token: str, *, source: str, proof: Proof) -> None:
         """Suppress the contact's address for marketing and say so on the bus (idempotent)."""
         email = await self.store.email_of(claims.workspace_id, claims.contact_id)
-        since = ""
         if email is None:
-            # Erased or never had an address: nothing to suppress, but flows still hear of it.
+            # Erased or never had an address: nothing to suppress, but the ledger and flows still hear of it.
             log.warning("tracker.unsubscribe_without_address", workspace_id=claims.workspace_id)
-        else:
-            created = await self.store.suppress(
-                claims.workspace_id, email, scope="marketing", reason="unsubscribed", source=source
-            )
-            since = created.isoformat()
-        await self._publish(claims, "unsubscribed", _event_id("u", token, since))
+        request_id = _event_id("u", token)
+        marker = await self.store.withdraw(
+            claims.workspace_id, claims.contact_id, email, source=source, proof=proof, request_id=request_id
+        )
+        await self._publish(claims, "unsubscribed", _event_id("u", token, marker))
 
-    async def resubscribe(self, claims: TokenClaims, token: str) -> bool:
+    async def resubscribe(self, claims: TokenClaims, token: str, *, proof: Proof) -> bool:
         """Remove the person's own marketing opt-out; False when there was none (nothing published)."""
         email = await self.store.email_of(claims.workspace_id, claims.contact_id)
         if email is None:
             return False
-        removed = await self.store.resubscribe(claims.workspace_id, email)
+        request_id = _event_id("p", token)
+        removed = await self.store.regrant(
+            claims.workspace_id, claims.contact_id, email, proof=proof, request_id=request_id
+        )
         if removed is None:
             return False
         await self._publish(claims, "preferences_changed", _event_id("p", token, "resubscribed", removed.isoformat()))

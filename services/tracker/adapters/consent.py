@@ -1,6 +1,9 @@
-"""The tables behind unsubscribes, preferences and bounces: contacts' addresses and suppressions.
+"""The tables behind unsubscribes, preferences and bounces.
 
-Suppressions are keyed by a hash of the address, so they outlive the contact (erasure).
+Suppressions are keyed by a hash of the address, so they outlive the contact (erasure);
+they are what stops mail. An unsubscribe or re-subscribe also goes into the consent
+ledger (the auditor's proof, with IP and user agent) and the contact's `*` subscription,
+all in one transaction with the suppression.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import asyncpg
 
 from shared.identity import identifier_hash
 
-__all__ = ["ConsentStore", "SubscriptionTopic", "Suppressed"]
+__all__ = ["ConsentStore", "Proof", "SubscriptionTopic", "Suppressed"]
 
 Scope = Literal["marketing", "all"]
 
@@ -36,8 +39,27 @@ DELETE FROM suppressions
 WHERE workspace_id = $1 AND address_hash = $2 AND scope = 'marketing' AND reason = 'unsubscribed'
 RETURNING created_at
 """
+_LEDGER = """
+INSERT INTO consent_ledger
+  (workspace_id, contact_id, action, scope, source, ip, user_agent, occurred_at, dedupe_key)
+VALUES ($1, $2, $3, '*', $4, $5, $6, now(), $7)
+ON CONFLICT ON CONSTRAINT consent_ledger_once DO NOTHING
+"""
+_SUBSCRIPTION = """
+INSERT INTO contact_subscriptions (workspace_id, contact_id, topic, status) VALUES ($1, $2, '*', $3)
+ON CONFLICT (workspace_id, contact_id, topic)
+DO UPDATE SET status = EXCLUDED.status, expires_at = NULL, updated_at = now()
+"""
 _SUPPRESSED = "SELECT scope, reason FROM suppressions WHERE workspace_id = $1 AND address_hash = $2"
 _TOPICS = "SELECT topic, name, description FROM subscription_topics WHERE workspace_id = $1 ORDER BY name"
+
+
+@dataclass(frozen=True, slots=True)
+class Proof:
+    """Who asked, as the ledger keeps it: the request's address and user agent."""
+
+    ip: str | None
+    user_agent: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,12 +97,58 @@ class ConsentStore:
         )
         return created
 
-    async def resubscribe(self, workspace_id: str, email: str) -> datetime | None:
-        """When the removed opt-out was made; None when there was none to remove."""
-        removed: datetime | None = await self._pool.fetchval(
-            _RESUBSCRIBE, workspace_id, identifier_hash(workspace_id, "email", email)
-        )
+    async def withdraw(
+        self, workspace_id: str, contact_id: str, email: str | None, *, source: str, proof: Proof, request_id: str
+    ) -> str:
+        """Unsubscribe from all marketing; returns a marker that stays the same for repeats of one opt-out."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            marker = ""
+            if email is not None:
+                created = await connection.fetchval(
+                    _SUPPRESS,
+                    workspace_id,
+                    identifier_hash(workspace_id, "email", email),
+                    "marketing",
+                    "unsubscribed",
+                    source,
+                )
+                marker = created.isoformat()
+            await self._record(
+                connection, workspace_id, contact_id, "withdraw", source, proof, f"{request_id}:{marker}"
+            )
+            await connection.execute(_SUBSCRIPTION, workspace_id, contact_id, "unsubscribed")
+        return marker
+
+    async def regrant(
+        self, workspace_id: str, contact_id: str, email: str, *, proof: Proof, request_id: str
+    ) -> datetime | None:
+        """Lift the person's own opt-out; when it was made, or None when there was none to lift."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            removed: datetime | None = await connection.fetchval(
+                _RESUBSCRIBE, workspace_id, identifier_hash(workspace_id, "email", email)
+            )
+            if removed is None:
+                return None
+            dedupe = f"{request_id}:{removed.isoformat()}"
+            await self._record(connection, workspace_id, contact_id, "grant", "preferences", proof, dedupe)
+            await connection.execute(_SUBSCRIPTION, workspace_id, contact_id, "subscribed")
         return removed
+
+    @staticmethod
+    async def _record(
+        connection: asyncpg.Connection,
+        workspace_id: str,
+        contact_id: str,
+        action: str,
+        source: str,
+        proof: Proof,
+        dedupe: str,
+    ) -> None:
+        # The ledger spells sources with underscores (`one_click`), suppressions with hyphens.
+        ledger_source = source.replace("-", "_")
+        await connection.execute(
+            _LEDGER, workspace_id, contact_id, action, ledger_source, proof.ip, proof.user_agent, f"{action}:{dedupe}"
+        )
 
     async def suppressed(self, workspace_id: str, email: str) -> Suppressed:
         rows = await self._pool.fetch(_SUPPRESSED, workspace_id, identifier_hash(workspace_id, "email", email))

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from services.tracker import pages
+from services.tracker.adapters.consent import Proof
 from services.tracker.api.links import invalid_link_body
 from services.tracker.consent import Consent
 from shared.tokens import KeyRing, TokenClaims, TokenError, TokenKind
@@ -32,6 +33,10 @@ ConsentDep = Annotated[Consent, Depends(_consent)]
 
 def _html(body: str) -> HTMLResponse:
     return HTMLResponse(body, headers=_PRIVATE)
+
+
+def _proof(request: Request) -> Proof:
+    return Proof(request.client.host if request.client else None, request.headers.get("user-agent"))
 
 
 def invalid_link_response() -> HTMLResponse:
@@ -67,6 +72,7 @@ def consent_router(keys: KeyRing, public_url: str) -> APIRouter:
     @router.post("/u/{token}")
     async def unsubscribe(
         consent: ConsentDep,
+        request: Request,
         token: str,
         one_click: Annotated[str | None, Form(alias="List-Unsubscribe")] = None,
     ) -> Response:
@@ -75,7 +81,7 @@ def consent_router(keys: KeyRing, public_url: str) -> APIRouter:
         except TokenError:
             return invalid_link_response()
         source = "one-click" if one_click == "One-Click" else "unsubscribe-link"
-        await consent.unsubscribe(claims, token, source=source)
+        await consent.unsubscribe(claims, token, source=source, proof=_proof(request))
         return _html(pages.unsubscribed(preferences_url(claims)))
 
     @router.api_route("/p/{token}", methods=["GET", "POST"])
@@ -88,10 +94,10 @@ def consent_router(keys: KeyRing, public_url: str) -> APIRouter:
         if request.method == "POST":
             action = (await request.form()).get("action")
             if action == "unsubscribe":
-                await consent.unsubscribe(claims, token, source="preferences")
+                await consent.unsubscribe(claims, token, source="preferences", proof=_proof(request))
                 note = "You are unsubscribed."
             elif action == "resubscribe":
-                await consent.resubscribe(claims, token)
+                await consent.resubscribe(claims, token, proof=_proof(request))
                 note = "You are subscribed again."
         return await _preferences_page(consent, claims, f"{base}/p/{token}", note)
 

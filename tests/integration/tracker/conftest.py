@@ -106,3 +106,23 @@ async def suppressions_of(stack: RealStack, person: Person) -> list[asyncpg.Reco
         return rows
     finally:
         await connection.close()
+
+
+async def consent_of(stack: RealStack, person: Person) -> tuple[list[asyncpg.Record], str | None]:
+    """The person's ledger entries (oldest first) and their `*` subscription status."""
+    connection = await asyncpg.connect(stack.database_url)
+    try:
+        ledger: list[asyncpg.Record] = await connection.fetch(
+            "SELECT action, scope, source, ip, user_agent FROM consent_ledger"
+            " WHERE workspace_id = $1 AND contact_id = $2 ORDER BY id",
+            person.workspace_id,
+            person.contact_id,
+        )
+        status: str | None = await connection.fetchval(
+            "SELECT status FROM contact_subscriptions WHERE workspace_id = $1 AND contact_id = $2 AND topic = '*'",
+            person.workspace_id,
+            person.contact_id,
+        )
+        return ledger, status
+    finally:
+        await connection.close()

@@ -9,7 +9,7 @@ import pytest
 
 from shared.contract.topics import ENGAGEMENT
 from shared.tokens import KeyRing, TokenKind
-from tests.integration.tracker.conftest import PUBLIC_URL, Person, suppressions_of
+from tests.integration.tracker.conftest import PUBLIC_URL, Person, consent_of, suppressions_of
 from tests.support.stack import RealStack
 from tests.support.topics import read_topic
 
@@ -41,13 +41,16 @@ async def test_one_click_post_suppresses_the_address_and_publishes_unsubscribed(
     tracker: httpx.AsyncClient, stack: RealStack, keys: KeyRing, person: Person
 ) -> None:
     token = keys.sign(person.claims(TokenKind.UNSUB))
-    first = await tracker.post(f"/u/{token}", data=ONE_CLICK)
-    again = await tracker.post(f"/u/{token}", data=ONE_CLICK)
+    first = await tracker.post(f"/u/{token}", data=ONE_CLICK, headers={"User-Agent": "GoogleOneClick/1.0"})
+    again = await tracker.post(f"/u/{token}", data=ONE_CLICK, headers={"User-Agent": "GoogleOneClick/1.0"})
 
     assert first.status_code == again.status_code == 200
     assert "You are unsubscribed" in first.text
     rows = await suppressions_of(stack, person)
     assert [(r["scope"], r["reason"], r["source"]) for r in rows] == [("marketing", "unsubscribed", "one-click")]
+    ledger, status = await consent_of(stack, person)
+    assert [tuple(r) for r in ledger] == [("withdraw", "*", "one_click", "127.0.0.1", "GoogleOneClick/1.0")]
+    assert status == "unsubscribed"
     records = await read_topic(
         stack, ENGAGEMENT, count=2, where=lambda r: r["message_id"] == person.message_id, timeout=1.5
     )
@@ -80,6 +83,9 @@ async def test_preferences_let_a_person_subscribe_again(
     assert again.status_code == 200 and "You are subscribed again" in again.text
     assert "Unsubscribe from everything" in again.text
     assert await suppressions_of(stack, person) == []
+    ledger, status = await consent_of(stack, person)
+    assert [(r["action"], r["source"]) for r in ledger] == [("withdraw", "one_click"), ("grant", "preferences")]
+    assert status == "subscribed"
     [changed] = await read_topic(
         stack,
         ENGAGEMENT,
