@@ -27,9 +27,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-## Regenerate docs/ (JSON Schemas, AsyncAPI) from the contract.
+## Regenerate what is generated: docs/ (JSON Schemas, AsyncAPI), the README settings table, deploy manifests.
 docs: $(STAMP)
 	$(BIN)/dripline docs
+	$(BIN)/python -m deploy.generate
 
 bench: $(STAMP)
 	$(BIN)/dripline bench
