@@ -24,7 +24,8 @@ from services.ingest.domain.consent import double_opt_in_rule, signup_consent
 from services.ingest.domain.profile import carries_profile, identifiers_of, profile_update
 from services.ingest.domain.records import contact_record, event_record
 from services.ingest.domain.requests import ActivityIn, CartIn, ContactRef, PurchaseIn, SignupIn, TrackIn
-from shared.contract.topics import MESSAGES_REQUESTED
+from shared.contact_data import erase_contact
+from shared.contract.topics import CONTACTS, MESSAGES_REQUESTED
 from shared.kafka.producer import OutgoingRecord, Producer
 from shared.settings import CommonSettings
 from shared.tokens import key_ring_from_setting
@@ -100,6 +101,15 @@ class Intake:
             now=received_at,
         )
         return [OutgoingRecord.of(MESSAGES_REQUESTED, request)]
+
+    async def erase(self, workspace_id: str, contact_id: str) -> dict[str, int]:
+        """Erase in the database first, then tell downstream consumers with a tombstone (retry-safe)."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            removed = await erase_contact(connection, workspace_id, contact_id)
+        self.resolver.forget(workspace_id, contact_id)
+        self._published = OrderedDict((key, None) for key in self._published if key[0] != contact_id)
+        await self._producer.send_all([OutgoingRecord(CONTACTS, contact_id, None, [("op", b"erase")])])
+        return removed
 
     async def identify(self, workspace_id: str, ref: ContactRef) -> tuple[str, dict[str, object]]:
         """Set who a contact is; publishes the full profile even when nothing changed (an explicit call)."""

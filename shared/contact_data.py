@@ -1,0 +1,116 @@
+"""Everything held about one contact, wherever it is: for export (GDPR access) and erasure.
+
+Tables are found by their columns (`workspace_id` and `contact_id`), not by a list kept by
+hand, so a table added by a later migration is exported and erased without anyone
+remembering to register it. The few tables with special rules are named below.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+
+from shared.identity import IdentifierKind, identifier_hash
+
+# Proof of consent stays (an auditor may ask why someone was mailed) but loses its personal details.
+KEPT_BLANKED = {"consent_ledger": ("ip", "user_agent")}
+# Hashes only, and what makes an erased address impossible to mail again.
+NEVER_ERASED = {"suppressions"}
+
+_TABLES = """
+SELECT table_name FROM information_schema.columns
+WHERE table_schema = current_schema() AND column_name IN ('workspace_id', 'contact_id')
+GROUP BY table_name HAVING count(*) = 2 ORDER BY table_name
+"""
+
+
+async def contact_tables(connection: asyncpg.Connection) -> list[str]:
+    return [row["table_name"] for row in await connection.fetch(_TABLES)]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bytes | memoryview):
+        return None  # hashes and raw bytes mean nothing to a person
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+async def export_contact(connection: asyncpg.Connection, workspace_id: str, contact_id: str) -> dict[str, Any]:
+    """Every row about the contact, table by table, as plain JSON values."""
+    document: dict[str, Any] = {}
+    for table in await contact_tables(connection):
+        rows = await connection.fetch(
+            f'SELECT * FROM "{table}" WHERE workspace_id = $1 AND contact_id = $2', workspace_id, contact_id
+        )
+        if rows:
+            document[table] = [
+                {key: _plain(value) for key, value in row.items() if key not in ("workspace_id", "contact_id")}
+                for row in rows
+            ]
+    return document
+
+
+async def erase_contact(
+    connection: asyncpg.Connection, workspace_id: str, contact_id: str, *, reason: str = "erased"
+) -> dict[str, int]:
+    """Remove the contact's personal data everywhere; keep only a hashed suppression. Run in a transaction."""
+    profile_json = await connection.fetchval(
+        "SELECT profile FROM contacts WHERE workspace_id = $1 AND contact_id = $2", workspace_id, contact_id
+    )
+    profile = json.loads(profile_json) if profile_json else {}
+    identifiers: list[tuple[IdentifierKind, str]] = [
+        (kind, profile[kind]) for kind in ("email", "phone") if profile.get(kind)
+    ]
+    for kind, value in identifiers:
+        await connection.execute(
+            "INSERT INTO suppressions (workspace_id, address_hash, scope, reason, source) "
+            "VALUES ($1, $2, 'all', $3, 'erasure') ON CONFLICT (workspace_id, address_hash, scope) "
+            "DO UPDATE SET reason = EXCLUDED.reason",
+            workspace_id,
+            identifier_hash(workspace_id, kind, value),
+            reason,
+        )
+    removed: dict[str, int] = {}
+    await connection.execute("SET LOCAL dripline.erasure = 'on'")
+    for table in await contact_tables(connection):
+        if table in NEVER_ERASED:
+            continue
+        if table in KEPT_BLANKED:
+            columns = ", ".join(f'"{column}" = NULL' for column in KEPT_BLANKED[table])
+            status = await connection.execute(
+                f'UPDATE "{table}" SET {columns} WHERE workspace_id = $1 AND contact_id = $2',
+                workspace_id,
+                contact_id,
+            )
+        else:
+            status = await connection.execute(
+                f'DELETE FROM "{table}" WHERE workspace_id = $1 AND contact_id = $2', workspace_id, contact_id
+            )
+        count = int(str(status).rsplit(" ", 1)[-1])
+        if count:
+            removed[table] = count
+    # Records still waiting to be relayed (messages about to be requested, profile updates).
+    status = await connection.execute("DELETE FROM outbox WHERE key = $1", contact_id)
+    removed["outbox"] = int(str(status).rsplit(" ", 1)[-1])
+    return removed
+
+
+async def is_suppressed(connection: asyncpg.Connection | asyncpg.Pool, workspace_id: str, email: str) -> bool:
+    row = await connection.fetchval(
+        "SELECT 1 FROM suppressions WHERE workspace_id = $1 AND address_hash = $2 AND scope = 'all'",
+        workspace_id,
+        identifier_hash(workspace_id, "email", email),
+    )
+    return row is not None
