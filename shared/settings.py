@@ -103,11 +103,6 @@ class SenderSettings(CommonSettings):
     sending_domain: str | None = Field(
         default=None, description="Domain of Message-IDs and the unsubscribe mailbox. Unset: the mail_from domain."
     )
-    tracker_public_url: str = Field(default="http://127.0.0.1:8004", description="Base URL of tracked links.")
-    link_signing_keys: SecretStr = Field(
-        default=SecretStr("dev:insecure-development-key-change-me"),
-        description="Comma-separated `kid:secret` pairs, the same as the tracker's; the first signs.",
-    )
     retry_schedule: str = Field(
         default="1m 5m 30m 2h 6h", description="Waits after each deferral (4xx); past the last one, give up."
     )

@@ -18,18 +18,15 @@ from services.sender.domain.render import Outgoing, RenderedMessage, render_mess
 from services.sender.domain.template import Template
 from shared.errors import ConfigurationError
 from shared.settings import SenderSettings
-from shared.tokens import KeyRing
+from shared.tokens import KeyRing, key_ring_from_setting
 
 
 def key_ring(spec: str) -> KeyRing:
-    """`kid:secret,kid2:secret2` → a key ring signing with the first key."""
-    pairs = []
-    for item in spec.split(","):
-        key_id, sep, secret = item.strip().partition(":")
-        if not sep:
-            raise ConfigurationError("link_signing_keys must be comma-separated kid:secret pairs")
-        pairs.append((key_id, secret.encode()))
-    return KeyRing(pairs)
+    """The tracker verifies what this ring signs: both read the shared `link_signing_keys` setting."""
+    try:
+        return key_ring_from_setting(spec)
+    except ValueError as error:
+        raise ConfigurationError(f"link signing keys: {error}") from error
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,8 +26,9 @@ from services.sender.runtime import SenderRuntime
 from shared.contract.internal import MessageRequested
 from shared.contract.topics import MESSAGES_REQUESTED
 from shared.identity import identifier_hash
+from shared.kafka.admin import ensure_topics
 from shared.kafka.producer import Producer
-from shared.settings import SenderSettings
+from shared.settings import CommonSettings, SenderSettings
 from tests.support.servers import serving
 from tests.support.stack import RealStack
 
@@ -146,22 +148,32 @@ def sender_settings(stack: RealStack, smtp_port: int, sms_url: str, **overrides:
     return stack.settings(SenderSettings, **{**values, **overrides})
 
 
-@pytest.fixture(scope="session")
-async def sender(stack: RealStack, api_key: tuple[str, str]) -> AsyncIterator[Sender]:
+@asynccontextmanager
+async def running_sender(stack: RealStack, api_key: str, *, topic_prefix: str | None = None) -> AsyncIterator[Sender]:
+    """A sender with its own inbox; a separate topic prefix gives it its own topics and consumer group."""
+    prefix = topic_prefix or stack.topic_prefix
+    if topic_prefix is not None:
+        await ensure_topics(stack.settings(CommonSettings, topic_prefix=prefix))
     inbox = Inbox()
     smtp_port = free_port()
     smtp = await start_smtp(inbox, "127.0.0.1", smtp_port)
-    producer = Producer(stack.settings(SenderSettings))
+    producer = Producer(stack.settings(SenderSettings, topic_prefix=prefix))
     await producer.start()
     db = await asyncpg.create_pool(stack.database_url, min_size=1, max_size=4)
     assert db is not None
     try:
         async with serving(create_inbox_app(inbox)) as inbox_url:
-            app = create_app(sender_settings(stack, smtp_port, f"{inbox_url}/api/sms"))
+            app = create_app(sender_settings(stack, smtp_port, f"{inbox_url}/api/sms", topic_prefix=prefix))
             async with serving(app) as url:
-                yield Sender(app, url, inbox, inbox_url, producer, db, api_key[1])
+                yield Sender(app, url, inbox, inbox_url, producer, db, api_key)
     finally:
         await db.close()
         await producer.stop()
         smtp.close()
         await smtp.wait_closed()
+
+
+@pytest.fixture(scope="session")
+async def sender(stack: RealStack, api_key: tuple[str, str]) -> AsyncIterator[Sender]:
+    async with running_sender(stack, api_key[1]) as running:
+        yield running
