@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from dripline.contacts_cli import contacts_app
 from dripline.flows_cli import flows_app
 from dripline.keys_cli import keys_app
 from dripline.templates_cli import templates_app
@@ -20,6 +21,7 @@ from shared.settings import CommonSettings, DevStackSettings
 app = typer.Typer(help="Dripline: event-driven marketing automation for web shops.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys", help="Workspace API keys.")
 app.add_typer(flows_app, name="flows", help="Validate, simulate and publish flows.")
+app.add_typer(contacts_app, name="contacts", help="Import lists, export or erase a contact.")
 app.add_typer(templates_app, name="templates")
 console = Console()
 
