@@ -60,7 +60,8 @@ async def test_import_records_consent_per_row_and_reports_bad_rows(
             f"%-{run}@example.com",
         )
         ledger = await connection.fetch(
-            "SELECT DISTINCT source, policy_version FROM consent_ledger l JOIN contacts c USING (workspace_id, contact_id) "
+            "SELECT DISTINCT source, policy_version FROM consent_ledger l "
+            "JOIN contacts c USING (workspace_id, contact_id) "
             "WHERE c.profile->>'email' = $1",
             f"yes-{run}@example.com",
         )
