@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI
 
-from services.ingest.api import contacts, events
+from services.ingest.api import contacts, events, topics
 from services.ingest.api.errors import install_error_handlers
 from services.ingest.intake import Intake
 from shared.http import BodyLimit
@@ -38,5 +38,6 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(events.router)
     app.include_router(contacts.router)
+    app.include_router(topics.router)
     app.add_middleware(BodyLimit, max_bytes=settings.ingest_max_body_bytes)
     return app

@@ -1,0 +1,74 @@
+"""Changing subscriptions on a contact's behalf: state, ledger and — for marketing as a whole — the suppression."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import asyncpg
+
+from shared.identity import identifier_hash
+
+_SET = """
+INSERT INTO contact_subscriptions (workspace_id, contact_id, topic, status) VALUES ($1, $2, $3, $4)
+ON CONFLICT (workspace_id, contact_id, topic)
+DO UPDATE SET status = EXCLUDED.status, expires_at = NULL, updated_at = now()
+"""
+_LEDGER = """
+INSERT INTO consent_ledger (workspace_id, contact_id, action, scope, source, policy_version, occurred_at, dedupe_key)
+VALUES ($1, $2, $3, $4, $5, $6, now(), $7)
+"""
+
+
+@dataclass(frozen=True)
+class SubscriptionChange:
+    topic: str  # * = marketing as a whole
+    subscribed: bool
+
+
+async def change_subscriptions(
+    connection: asyncpg.Connection,
+    workspace_id: str,
+    contact_id: str,
+    changes: list[SubscriptionChange],
+    *,
+    source: str,
+    policy_version: str | None = None,
+) -> dict[str, str]:
+    """Apply and record each change; leaving `*` also suppresses the address for marketing."""
+    email = await connection.fetchval(
+        "SELECT profile->>'email' FROM contacts WHERE workspace_id = $1 AND contact_id = $2", workspace_id, contact_id
+    )
+    result: dict[str, str] = {}
+    for change in changes:
+        status = "subscribed" if change.subscribed else "unsubscribed"
+        await connection.execute(_SET, workspace_id, contact_id, change.topic, status)
+        action = "grant" if change.subscribed else "withdraw"
+        dedupe = f"{source}:{uuid.uuid4().hex}"
+        await connection.execute(
+            _LEDGER, workspace_id, contact_id, action, change.topic, source, policy_version, dedupe
+        )
+        if change.topic == "*" and email:
+            await _marketing_suppression(connection, workspace_id, email, suppress=not change.subscribed)
+        result[change.topic] = status
+    return result
+
+
+async def _marketing_suppression(
+    connection: asyncpg.Connection, workspace_id: str, email: str, *, suppress: bool
+) -> None:
+    address_hash = identifier_hash(workspace_id, "email", email)
+    if suppress:
+        await connection.execute(
+            "INSERT INTO suppressions (workspace_id, address_hash, scope, reason, source) "
+            "VALUES ($1, $2, 'marketing', 'unsubscribed', 'api') ON CONFLICT DO NOTHING",
+            workspace_id,
+            address_hash,
+        )
+    else:
+        await connection.execute(
+            "DELETE FROM suppressions WHERE workspace_id = $1 AND address_hash = $2 "
+            "AND scope = 'marketing' AND reason = 'unsubscribed'",
+            workspace_id,
+            address_hash,
+        )
