@@ -120,7 +120,7 @@ class SmtpRelay:
         self._idle.append(_Idle(client, time.monotonic()))
 
     async def close(self) -> None:
-        """Say goodbye on every idle connection; sends in flight finish first (they hold a slot)."""
+        """QUIT on every idle connection; the caller lets sends in flight finish before closing."""
         self._closed = True
         idle, self._idle = self._idle, []
         for item in idle:
