@@ -7,7 +7,6 @@ batch, and only then does the relay flush what they wrote, before the shell clos
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass, field
 
 import structlog
@@ -61,17 +60,24 @@ class Scheduler:
         self.timers.start()
         self._consuming = asyncio.create_task(self._consume(resources), name="scheduler-intake")
 
+    @property
+    def consuming(self) -> bool:
+        """Whether the intake consumer holds partitions (joining a group can take seconds)."""
+        return self.consumer is not None and bool(self.consumer.consumer.assignment())
+
     async def stop(self) -> None:
         self._stopping = True
         if self.consumer is not None:
             self.consumer.stop()
-        if self._consuming is not None:
-            try:
-                await asyncio.wait_for(asyncio.shield(self._consuming), self.settings.shutdown_grace_seconds)
-            except TimeoutError:
-                self._consuming.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._consuming
+        task = self._consuming
+        if task is not None:
+            if not self.consuming:
+                # Still joining the group: no batch in hand, nothing to commit, no reason to wait for the join.
+                task.cancel()
+            done, _ = await asyncio.wait({task}, timeout=self.settings.shutdown_grace_seconds)
+            if not done:
+                task.cancel()
+                await asyncio.wait({task})
         await self.timers.stop()
         await self.relay.stop()
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import json
 import secrets
 import textwrap
 from collections.abc import AsyncIterator, Callable
@@ -25,25 +28,47 @@ from tests.support.topics import RecordDict, read_topic
 NO_RULES = {"grace_after_signup": "0s", "caps": []}
 
 
+@asynccontextmanager
+async def running_scheduler(stack: RealStack, *, consumer_wait: bool = True, **overrides: Any) -> AsyncIterator[str]:
+    """A scheduler app on a real port (by default once its consumer holds partitions); leaving the block
+    stops it as SIGTERM would."""
+    settings = stack.settings(SchedulerSettings, timer_poll_seconds=0.2, outbox_poll_seconds=0.2, **overrides)
+    app = create_app(settings)
+    async with serving(app) as url:
+        if consumer_wait:
+            await until(lambda: app.state.scheduler.consuming, timeout=30)
+        yield url
+
+
+async def until(condition: Callable[[], bool], *, timeout: float) -> None:
+    """Poll `condition` with a deadline."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
 @dataclass
 class Shop:
     workspace_id: str
     key: str
     ingest: httpx.AsyncClient
     stack: RealStack
+    scheduler_url: str
+    topic_prefix: str
 
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.key}"}
 
     @asynccontextmanager
-    async def scheduler(self) -> AsyncIterator[httpx.AsyncClient]:
-        """A scheduler app serving on a real port; leaving the block shuts it down as SIGTERM would."""
-        settings = self.stack.settings(SchedulerSettings, timer_poll_seconds=0.2, outbox_poll_seconds=0.2)
-        async with (
-            serving(create_app(settings)) as url,
-            httpx.AsyncClient(base_url=url, headers=self.headers(), timeout=30) as client,
-        ):
+    async def scheduler(self, url: str | None = None) -> AsyncIterator[httpx.AsyncClient]:
+        """A client of the scheduler API as this shop."""
+        async with httpx.AsyncClient(base_url=url or self.scheduler_url, headers=self.headers(), timeout=30) as client:
             yield client
+
+    def _stack(self) -> RealStack:
+        return dataclasses.replace(self.stack, topic_prefix=self.topic_prefix)
 
     async def signup(self, email: str, **fields: Any) -> str:
         body = {"type": "signup", "contact": {"email": email}, **fields}
@@ -61,7 +86,7 @@ class Shop:
     ) -> list[RecordDict]:
         """messages.requested records of this workspace (waits for `count`, then `settle` seconds for extras)."""
         return await read_topic(
-            self.stack,
+            self._stack(),
             MESSAGES_REQUESTED,
             count=count,
             where=lambda r: r.get("workspace_id") == self.workspace_id and where(r),
@@ -73,7 +98,7 @@ class Shop:
         self, count: int, *, where: Callable[[RecordDict], bool] = bool, timeout: float = 10.0
     ) -> list[RecordDict]:
         return await read_topic(
-            self.stack,
+            self._stack(),
             TRANSITIONS,
             count=count,
             where=lambda r: r.get("workspace_id") == self.workspace_id and where(r),
@@ -95,9 +120,8 @@ async def set_policy(scheduler: httpx.AsyncClient, policy: dict[str, Any]) -> No
     assert response.status_code == 200, response.text
 
 
-@pytest.fixture
-async def shop(stack: RealStack, ingest_url: str) -> AsyncIterator[Shop]:
-    """Shadows the session-wide shop: a workspace of this test's own, with marketing rules off."""
+async def new_workspace(stack: RealStack) -> tuple[str, str]:
+    """A workspace and key of the test's own, with marketing rules off."""
     workspace_id = f"flows-{secrets.token_hex(4)}"
     connection = await asyncpg.connect(stack.database_url)
     try:
@@ -106,11 +130,23 @@ async def shop(stack: RealStack, ingest_url: str) -> AsyncIterator[Shop]:
         await connection.execute(
             "UPDATE workspaces SET settings = jsonb_build_object('flow_policy', $2::jsonb) WHERE id = $1",
             workspace_id,
-            '{"grace_after_signup": "0s", "caps": []}',
+            json.dumps(NO_RULES),
         )
     finally:
         await connection.close()
-    async with httpx.AsyncClient(
-        base_url=ingest_url, headers={"Authorization": f"Bearer {key}"}, timeout=30
-    ) as ingest:
-        yield Shop(workspace_id, key, ingest, stack)
+    return workspace_id, key
+
+
+@pytest.fixture(scope="module")
+async def scheduler_url(stack: RealStack) -> AsyncIterator[str]:
+    """One scheduler per test module: joining the consumer group takes seconds on the local broker."""
+    async with running_scheduler(stack) as url:
+        yield url
+
+
+@pytest.fixture
+async def shop(stack: RealStack, ingest_url: str, scheduler_url: str) -> AsyncIterator[Shop]:
+    """Shadows the session-wide shop: a workspace of this test's own, so flows and policies never mix."""
+    workspace_id, key = await new_workspace(stack)
+    async with httpx.AsyncClient(base_url=ingest_url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as ingest:
+        yield Shop(workspace_id, key, ingest, stack, scheduler_url, stack.topic_prefix)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 import pytest
@@ -51,3 +50,29 @@ async def test_a_signup_runs_the_flow_and_requests_each_message_once_with_determ
     assert messages[1]["event_id"] == message_id(shop.workspace_id, contact, "welcome", 1, "follow-up", "1.1")
     kinds = [t["kind"] for t in await shop.transitions(1, where=lambda t: t["kind"] == "exited")]
     assert kinds == ["exited"]
+
+
+async def test_the_same_event_posted_twice_enrolls_once(shop: Shop) -> None:
+    every_time = TWO_STEPS.replace("goals:", "entry:\n  frequency: every_time\ngoals:")
+    every_time = every_time[: every_time.index("  - id: breather")]
+    async with shop.scheduler() as scheduler:
+        await publish(scheduler, every_time)
+        address, event_id = email(), f"signup-{uuid.uuid4().hex}"
+        await shop.signup(address, event_id=event_id)
+        await shop.signup(address, event_id=event_id)
+        assert len(await shop.requested(1, settle=2.0)) == 1
+        await shop.signup(address)  # a new sign-up (new id) may enter again: the rule is every_time
+        assert len(await shop.requested(2, settle=1.0)) == 2
+
+
+async def test_a_purchase_reaches_the_goal_and_no_later_message_goes(shop: Shop) -> None:
+    async with shop.scheduler() as scheduler:
+        await publish(scheduler, TWO_STEPS.replace("duration: 2s", "duration: 3s"))
+        address = email()
+        await shop.signup(address)
+        await shop.requested(1)
+        purchase = {"type": "purchase", "order_id": "o-1", "revenue": "10", "currency": "NOK"}
+        await shop.event({**purchase, "contact": {"email": address}})
+        [goal] = await shop.transitions(1, where=lambda t: t["kind"] == "goal_reached")
+        assert goal["reason"] == "bought"
+        assert len(await shop.requested(1, settle=4.0)) == 1
