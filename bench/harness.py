@@ -97,6 +97,7 @@ class StageResult:
     headline: tuple[str, str] | None = None  # (dripline figure, baseline figure) whose rate ratio leads
     notes: list[str] = field(default_factory=list)
     not_measured: str | None = None
+    missing: str | None = None  # why the Dripline side is absent while its baseline was measured
     extra: dict[str, float] = field(default_factory=dict)
 
     def figure(self, name: str) -> Figure | None:
@@ -118,6 +119,7 @@ class StageResult:
             "title": self.title,
             "status": "not measured" if self.not_measured else "measured",
             "not_measured": self.not_measured,
+            "missing": self.missing,
             "headline": list(self.headline) if self.headline else None,
             "ratio": None if self.headline_ratio is None else round(self.headline_ratio, 3),
             "figures": [f.as_json() for f in self.figures],

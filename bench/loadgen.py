@@ -5,7 +5,7 @@ Closed loop: `connections` clients each send, wait, send again until `requests` 
 or `duration` ran out. Open loop (`rate` set): request i is due at start + i/rate and
 its latency counts from that moment, so a slow server cannot hide its queueing.
 
-Reads a JSON spec on stdin, prints a JSON result on stdout.
+Reads a JSON spec on stdin, writes a JSON result to the file named on its command line.
 """
 
 from __future__ import annotations
@@ -192,9 +192,11 @@ async def run(spec: LoadSpec) -> dict[str, Any]:
 
 
 def main() -> None:
+    """`python -m bench.loadgen RESULT_PATH` with the spec on stdin; the result goes to the file."""
     spec = LoadSpec.from_json(sys.stdin.read())
     result = uvloop.run(run(spec))
-    sys.stdout.write(json.dumps(result))
+    with open(sys.argv[1], "w") as out:
+        json.dump(result, out)
 
 
 if __name__ == "__main__":

@@ -122,15 +122,17 @@ class LoadResult:
 
 async def run_load(spec: LoadSpec) -> LoadResult:
     """Run the load generator in a child process and wait for its verdict."""
-    child = await asyncio.create_subprocess_exec(
-        python(),
-        "-m",
-        "bench.loadgen",
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    stdout, stderr = await child.communicate(spec.to_json().encode())
-    if child.returncode != 0:
-        raise RuntimeError(f"load generator failed: {stderr.decode(errors='replace')[-2000:]}")
-    return LoadResult(**json.loads(stdout))
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        child = await asyncio.create_subprocess_exec(
+            python(),
+            "-m",
+            "bench.loadgen",
+            out.name,
+            stdin=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, stderr = await child.communicate(spec.to_json().encode())
+        if child.returncode != 0:
+            raise RuntimeError(f"load generator failed: {stderr.decode(errors='replace')[-2000:]}")
+        out.seek(0)
+        return LoadResult(**json.loads(out.read()))

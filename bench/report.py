@@ -57,7 +57,7 @@ def summary_table(data: dict[str, Any]) -> str:
         if ours is None:
             ours = next((f["name"] for f in stage["figures"] if f["role"] == "dripline"), None)
         mine, base = _figure(stage, ours), _figure(stage, theirs)
-        cell = f"{_rate(mine)}, {_latency(mine)}" if mine else ""
+        cell = f"{_rate(mine)}, {_latency(mine)}" if mine else f"not measured: {stage.get('missing') or 'no figure'}"
         base_cell = f"{_rate(base)} ({base['name']})" if base else "—"
         ratio = f"{stage['ratio']:.2f}" if stage["ratio"] is not None else "—"
         targets = "<br>".join(_target(t) for t in stage["targets"])
@@ -80,6 +80,8 @@ def stage_section(stage: dict[str, Any]) -> str:
         name = f"{f['name']} ({f['note']})" if f["note"] else f["name"]
         lines.append(f"| {name} | {f['role']} | {_rate(f)} | {' | '.join(ms)} | {f['errors']} | {rss} |")
     lines.append("")
+    if stage.get("missing"):
+        lines.append(f"- Dripline not measured: {stage['missing']}")
     lines += [f"- {_target(t)}" for t in stage["targets"]]
     lines += [f"- {key.replace('_', ' ')}: {value:,.1f}" for key, value in stage["extra"].items()]
     lines += [f"- {note}" for note in stage["notes"]]
