@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 import structlog
 
+from services.scheduler.adapters.contacts import forget_old
 from services.scheduler.adapters.enrollments import DueTimer, claim_due, lock_contacts, next_due, postpone
 from services.scheduler.journeys import Journeys
 from services.scheduler.unit import Units
@@ -21,6 +22,7 @@ from shared.errors import Transient
 from shared.settings import SchedulerSettings
 
 log = structlog.get_logger(__name__)
+HOUSEKEEPING_SECONDS = 3600.0
 
 
 class TimerLoop:
@@ -30,6 +32,8 @@ class TimerLoop:
         self._batch = settings.timer_batch
         self._poll = settings.timer_poll_seconds
         self._retry = timedelta(seconds=settings.timer_retry_seconds)
+        self._history = timedelta(days=settings.history_days)
+        self._tidied_at = 0.0
         self._wake = asyncio.Event()
         self._next_wake: datetime | None = None
         self._stopping = False
@@ -99,11 +103,18 @@ class TimerLoop:
             await asyncio.wait_for(self._wake.wait(), delay)
         self._next_wake = None
 
+    async def tidy(self) -> int:
+        """Drop history and ledger rows no condition or cap reads any more (hourly, a slice at a time)."""
+        self._tidied_at = asyncio.get_running_loop().time()
+        return await forget_old(self._units.pool, self._units.clock() - self._history)
+
     async def _run(self) -> None:
         while not self._stopping:
             try:
                 if await self.fire_due() == self._batch:
                     continue
+                if asyncio.get_running_loop().time() - self._tidied_at > HOUSEKEEPING_SECONDS:
+                    await self.tidy()
                 if not self._stopping:
                     await self._sleep()
             except (Transient, OSError) as error:

@@ -205,3 +205,16 @@ async def forget_contact(connection: asyncpg.Connection, contact_id: str) -> Non
     for table in ("contact_history", "contact_sends", "flow_contacts"):
         await connection.execute(f"DELETE FROM {table} WHERE contact_id = $1", contact_id)
     await connection.execute("DELETE FROM timers WHERE contact_id = $1", contact_id)
+
+
+async def forget_old(connection: asyncpg.Connection | asyncpg.Pool, before: datetime, limit: int = 10_000) -> int:
+    """Delete a slice of history and ledger rows older than `before`; returns how many went."""
+    removed = 0
+    for table, column in (("contact_history", "occurred_at"), ("contact_sends", "sent_at")):
+        status = await connection.execute(
+            f"DELETE FROM {table} WHERE ctid IN (SELECT ctid FROM {table} WHERE {column} < $1 LIMIT $2)",
+            before,
+            limit,
+        )
+        removed += int(str(status).split()[-1])
+    return removed
