@@ -83,6 +83,9 @@ class SchedulerSettings(CommonSettings):
     intake_max_records: int = Field(default=500, ge=1, description="Records per consumer batch (one transaction).")
     history_days: int = Field(default=90, ge=1, description="How long contact events are kept for flow conditions.")
     history_limit: int = Field(default=500, ge=1, description="Most recent events loaded per contact.")
+    scheduler_intake: bool = Field(
+        default=True, description="Run the intake consumer in this process (off: a timer and relay worker only)."
+    )
 
 
 class SenderSettings(CommonSettings):

@@ -58,7 +58,8 @@ class Scheduler:
     def start(self, resources: Resources) -> None:
         self.relay.start()
         self.timers.start()
-        self._consuming = asyncio.create_task(self._consume(resources), name="scheduler-intake")
+        if self.settings.scheduler_intake:
+            self._consuming = asyncio.create_task(self._consume(resources), name="scheduler-intake")
 
     @property
     def consuming(self) -> bool:

@@ -15,10 +15,13 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from fastapi import FastAPI
 
+from services.ingest.app import create_app as create_ingest
 from services.scheduler.app import create_app
 from shared.contract.topics import MESSAGES_REQUESTED, TRANSITIONS
-from shared.settings import SchedulerSettings
+from shared.kafka.admin import ensure_topics
+from shared.settings import CommonSettings, IngestSettings, SchedulerSettings
 from shared.workspaces import create_key, ensure_workspace
 from tests.support.servers import serving
 from tests.support.stack import RealStack
@@ -28,8 +31,21 @@ from tests.support.topics import RecordDict, read_topic
 NO_RULES = {"grace_after_signup": "0s", "caps": []}
 
 
+@dataclass
+class Running:
+    url: str
+    app: FastAPI
+
+    @property
+    def fired(self) -> int:
+        """Timers this replica fired."""
+        return int(self.app.state.scheduler.timers.fired)
+
+
 @asynccontextmanager
-async def running_scheduler(stack: RealStack, *, consumer_wait: bool = True, **overrides: Any) -> AsyncIterator[str]:
+async def running_scheduler(
+    stack: RealStack, *, consumer_wait: bool = True, **overrides: Any
+) -> AsyncIterator[Running]:
     """A scheduler app on a real port (by default once its consumer holds partitions); leaving the block
     stops it as SIGTERM would."""
     settings = stack.settings(SchedulerSettings, timer_poll_seconds=0.2, outbox_poll_seconds=0.2, **overrides)
@@ -37,7 +53,7 @@ async def running_scheduler(stack: RealStack, *, consumer_wait: bool = True, **o
     async with serving(app) as url:
         if consumer_wait:
             await until(lambda: app.state.scheduler.consuming, timeout=30)
-        yield url
+        yield Running(url, app)
 
 
 async def until(condition: Callable[[], bool], *, timeout: float) -> None:
@@ -140,8 +156,8 @@ async def new_workspace(stack: RealStack) -> tuple[str, str]:
 @pytest.fixture(scope="module")
 async def scheduler_url(stack: RealStack) -> AsyncIterator[str]:
     """One scheduler per test module: joining the consumer group takes seconds on the local broker."""
-    async with running_scheduler(stack) as url:
-        yield url
+    async with running_scheduler(stack) as running:
+        yield running.url
 
 
 @pytest.fixture
@@ -150,3 +166,17 @@ async def shop(stack: RealStack, ingest_url: str, scheduler_url: str) -> AsyncIt
     workspace_id, key = await new_workspace(stack)
     async with httpx.AsyncClient(base_url=ingest_url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as ingest:
         yield Shop(workspace_id, key, ingest, stack, scheduler_url, stack.topic_prefix)
+
+
+@pytest.fixture
+async def own_topics_shop(stack: RealStack) -> AsyncIterator[Shop]:
+    """A shop on topics of its own (so its own consumer group), with its own ingest API and no scheduler:
+    the test starts and stops the schedulers it needs without disturbing other modules'."""
+    prefix = f"{stack.topic_prefix}own{secrets.token_hex(2)}."
+    await ensure_topics(stack.settings(CommonSettings, topic_prefix=prefix))
+    workspace_id, key = await new_workspace(stack)
+    async with (
+        serving(create_ingest(stack.settings(IngestSettings, topic_prefix=prefix))) as ingest_url,
+        httpx.AsyncClient(base_url=ingest_url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as ingest,
+    ):
+        yield Shop(workspace_id, key, ingest, stack, "", prefix)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -92,3 +93,30 @@ async def test_simulate_shows_the_timeline_without_sending(shop: Shop) -> None:
         ("follow-up", "2026-03-02T09:01:02Z"),
     ]
     assert await shop.requested(0, settle=0.5) == []
+
+
+DATED = """
+id: reminder
+name: Reminder at a date
+triggers:
+  - type: date
+    attribute: demo_at
+steps:
+  - id: remind
+    type: send
+    template: reminder
+"""
+
+
+async def test_a_date_trigger_set_on_the_profile_enters_the_contact_when_it_comes_due(shop: Shop) -> None:
+    async with shop.scheduler() as scheduler:
+        await publish(scheduler, DATED)
+    due = datetime.now(UTC) + timedelta(seconds=2)
+    identified = await shop.ingest.post(
+        "/v1/contacts",
+        json={"email": f"{uuid.uuid4().hex[:10]}@example.com", "attributes": {"demo_at": due.isoformat()}},
+    )
+    assert identified.status_code == 202, identified.text
+    [message] = await shop.requested(1, settle=1.0)
+    assert (message["contact_id"], message["template_id"]) == (identified.json()["contact_id"], "reminder")
+    assert datetime.fromisoformat(message["occurred_at"]) >= due
