@@ -7,6 +7,7 @@ then the engine runs. The resume pass (`passes.py`) wakes the ones nothing touch
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -15,6 +16,7 @@ from services.scheduler.adapters.enrollments import (
     DueTimer,
     cancel_timers,
     enrollment,
+    live_by_id,
     live_enrollments,
     past_enrollments,
     schedule_timers,
@@ -95,15 +97,25 @@ class Journeys:
                     contact = await self.contact(unit, workspace_id, contact_id)
         return outcomes
 
-    async def on_timer(self, unit: Unit, timer: DueTimer) -> None:
-        if timer.kind == "entry" and timer.flow_id is not None:
-            await self._date_entry(unit, timer.workspace_id, timer.contact_id, timer.flow_id)
-            return
-        state = await enrollment(unit.connection, timer.enrollment_id or "")
-        if state is None or not state.active:
-            return
-        contact = await self.contact(unit, timer.workspace_id, timer.contact_id)
-        await self._advance(unit, state, TimerFired(timer_id=timer.id), contact)
+    async def on_timers(self, unit: Unit, timers: Sequence[DueTimer]) -> None:
+        """Fire a batch of claimed timers; stale ones (enrollment ended) cost no more than one shared query."""
+        states = await live_by_id(unit.connection, [t.enrollment_id for t in timers if t.enrollment_id])
+        advanced: set[str] = set()
+        for timer in timers:
+            if timer.kind == "entry" and timer.flow_id is not None:
+                await self._date_entry(unit, timer.workspace_id, timer.contact_id, timer.flow_id)
+                continue
+            enrollment_id = timer.enrollment_id or ""
+            state = (
+                await enrollment(unit.connection, enrollment_id)
+                if enrollment_id in advanced
+                else states.get(enrollment_id)
+            )
+            if state is None or not state.active:
+                continue
+            contact = await self.contact(unit, timer.workspace_id, timer.contact_id)
+            await self._advance(unit, state, TimerFired(timer_id=timer.id), contact)
+            advanced.add(enrollment_id)
 
     async def arm_dates(self, unit: Unit, workspace_id: str, contact_id: str) -> None:
         """(Re-)arm each date-triggered flow's next entry for this contact, e.g. after a profile change."""

@@ -61,8 +61,7 @@ class TimerLoop:
             async with self._units.open() as unit:
                 timers = await claim_due(unit.connection, unit.now, self._batch)
                 await lock_contacts(unit.connection, [(t.workspace_id, t.contact_id) for t in timers])
-                for timer in timers:
-                    await self._journeys.on_timer(unit, timer)
+                await self._journeys.on_timers(unit, timers)
         except (Transient, ValueError) as error:
             log.warning("timers.batch_failed", reason=str(error))
             return await self._fire_one_by_one()
@@ -81,7 +80,7 @@ class TimerLoop:
                         return fired
                     failed = timers[0]
                     await lock_contacts(unit.connection, [(failed.workspace_id, failed.contact_id)])
-                    await self._journeys.on_timer(unit, failed)
+                    await self._journeys.on_timers(unit, [failed])
             except (Transient, ValueError) as error:
                 if failed is None:
                     raise

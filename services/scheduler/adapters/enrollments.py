@@ -83,6 +83,14 @@ async def enrollment(connection: asyncpg.Connection, enrollment_id: str) -> Enro
     return _state(raw) if raw else None
 
 
+async def live_by_id(connection: asyncpg.Connection, enrollment_ids: Sequence[str]) -> dict[str, EnrollmentState]:
+    """Live enrollments among these ids, in one query (a timer batch's worth)."""
+    rows = await connection.fetch(
+        "SELECT id, state FROM enrollments WHERE id = ANY($1::text[]) AND active", list(set(enrollment_ids))
+    )
+    return {row["id"]: _state(row["state"]) for row in rows}
+
+
 async def past_enrollments(
     connection: asyncpg.Connection, workspace_id: str, contact_id: str, flow_id: str
 ) -> list[PastEnrollment]:
