@@ -13,6 +13,7 @@ from services.scheduler.adapters.contacts import record_send, update_profile
 from services.scheduler.adapters.enrollments import cancel_timers, save_enrollment, schedule_timers
 from services.scheduler.domain import (
     Decision,
+    EnrollmentState,
     Flow,
     Notify,
     RequestMessage,
@@ -31,38 +32,20 @@ from shared.kafka.producer import OutgoingRecord
 WEBHOOK_TEMPLATE = "webhook"
 
 
-def _message(unit: Unit, flow: Flow, action: RequestMessage, workspace_id: str) -> MessageRequested:
+def _request(
+    unit: Unit, flow: Flow, message_id: str, state: EnrollmentState, step_id: str, **fields: Any
+) -> MessageRequested:
+    """A message request from this flow version, stamped with the unit's time."""
     return MessageRequested(
-        event_id=action.message_id,
-        workspace_id=workspace_id,
-        contact_id=action.contact_id,
-        occurred_at=unit.now,
-        received_at=unit.now,
-        flow_id=action.flow_id,
-        flow_version=action.flow_version,
-        step_id=action.step_id,
-        channel=action.channel,
-        template_id=action.template,
-        category=action.category,
-        topic=flow.topic,
-        variables={"best_time": True} if action.best_time else {},
-    )
-
-
-def _webhook(unit: Unit, flow: Flow, action: Notify, workspace_id: str) -> MessageRequested:
-    return MessageRequested(
-        event_id=action.notification_id,
-        workspace_id=workspace_id,
-        contact_id=action.contact_id,
+        event_id=message_id,
+        workspace_id=state.workspace_id,
+        contact_id=state.contact_id,
         occurred_at=unit.now,
         received_at=unit.now,
         flow_id=flow.id,
         flow_version=flow.version,
-        step_id=action.step_id,
-        channel="webhook",
-        template_id=WEBHOOK_TEMPLATE,
-        category="transactional",
-        variables={"url": action.url, "payload": action.payload},
+        step_id=step_id,
+        **fields,
     )
 
 
@@ -98,9 +81,19 @@ async def carry_out(unit: Unit, flow: Flow, decision: Decision) -> bool:
             case RequestMessage():
                 sent = SentMessage(at=unit.now, channel=action.channel, category=action.category, flow_id=flow.id)
                 await record_send(unit.connection, action.message_id, workspace_id, contact_id, sent)
-                unit.outgoing.append(OutgoingRecord.of(MESSAGES_REQUESTED, _message(unit, flow, action, workspace_id)))
+                request = _request(
+                    unit, flow, action.message_id, state, action.step_id,
+                    channel=action.channel, template_id=action.template, category=action.category, topic=flow.topic,
+                    variables={"best_time": True} if action.best_time else {},
+                )  # fmt: skip
+                unit.outgoing.append(OutgoingRecord.of(MESSAGES_REQUESTED, request))
             case Notify():
-                unit.outgoing.append(OutgoingRecord.of(MESSAGES_REQUESTED, _webhook(unit, flow, action, workspace_id)))
+                request = _request(
+                    unit, flow, action.notification_id, state, action.step_id,
+                    channel="webhook", template_id=WEBHOOK_TEMPLATE, category="transactional",
+                    variables={"url": action.url, "payload": action.payload},
+                )  # fmt: skip
+                unit.outgoing.append(OutgoingRecord.of(MESSAGES_REQUESTED, request))
             case UpdateContact():
                 change_id = stable_id(state.enrollment_id, action.step_id, str(state.visits.get(action.step_id, 0)))
                 await _update_contact(unit, action, workspace_id, f"flow-{change_id}")
