@@ -84,6 +84,7 @@ class Intake:
             source="form",
             occurred_at=signup.occurred_at or received_at,
             rule=double_opt_in_rule(settings),
+            origin=signup.source,
         )
         if not outcome.entries:
             return []

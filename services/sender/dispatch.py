@@ -189,6 +189,7 @@ class Dispatcher:
                 now=now,
                 flow_id=request.flow_id,
                 step_id=request.step_id,
+                consent=await self.audience.consent(request.workspace_id, request.contact_id),
             )
         except RenderError as error:
             return Fail(str(error))

@@ -11,7 +11,7 @@ from typing import Any
 from liquid.exceptions import LiquidError
 
 from services.sender.domain.compile import TemplateCache
-from services.sender.domain.compliance import Sender
+from services.sender.domain.compliance import Consent, Sender
 from services.sender.domain.errors import RenderError
 from services.sender.domain.mime import DkimKey, build_message
 from services.sender.domain.render import Outgoing, RenderedMessage, render_message
@@ -80,6 +80,7 @@ class MailComposer:
         now: datetime,
         flow_id: str | None = None,
         step_id: str | None = None,
+        consent: Consent | None = None,
     ) -> Letter:
         """`RenderError` when the template cannot be rendered for this reader."""
         to = str(profile.get("email") or "")
@@ -95,6 +96,7 @@ class MailComposer:
             time_zone=str(profile.get("timezone") or "UTC"),
             flow_id=flow_id,
             step_id=step_id,
+            consent=consent,
         )
         compiled = self._cache.get(template)
         return Letter(render_message(compiled, out, self.sender(workspace_id), self.keys), to)

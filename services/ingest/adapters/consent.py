@@ -11,8 +11,8 @@ from services.ingest.domain.consent import ConsentOutcome
 
 _LEDGER = """
 INSERT INTO consent_ledger
-  (workspace_id, contact_id, action, scope, source, ip, user_agent, policy_version, occurred_at, dedupe_key)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+  (workspace_id, contact_id, action, scope, source, ip, user_agent, policy_version, occurred_at, dedupe_key, origin)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 ON CONFLICT ON CONSTRAINT consent_ledger_once DO NOTHING
 """
 # A confirmed subscription is never set back to pending by a repeated sign-up.
@@ -43,6 +43,7 @@ async def record_consent(
             entry.policy_version,
             entry.occurred_at,
             f"{event_id}:{entry.action}:{entry.scope}",
+            entry.origin,
         )
     pending = False
     for topic, status in outcome.subscriptions.items():

@@ -22,6 +22,7 @@ class LedgerEntry:
     ip: str | None = None
     user_agent: str | None = None
     policy_version: str | None = None
+    origin: str | None = None  # the form or page, e.g. newsletter-form
 
 
 @dataclass(frozen=True)
@@ -38,13 +39,15 @@ class DoubleOptIn:
     expires_after: timedelta = timedelta(days=7)
 
 
-def signup_consent(consent: Consent, *, source: str, occurred_at: datetime, rule: DoubleOptIn) -> ConsentOutcome:
+def signup_consent(
+    consent: Consent, *, source: str, occurred_at: datetime, rule: DoubleOptIn, origin: str | None = None
+) -> ConsentOutcome:
     """Marketing consent given at sign-up: subscribed at once, or pending until the address is confirmed."""
     if not consent.marketing:
         return ConsentOutcome([], {}, None, ask_for_confirmation=False)
     scopes = [ALL_MARKETING, *sorted(set(consent.topics))]
     entries = [
-        LedgerEntry("grant", scope, source, occurred_at, consent.ip, consent.user_agent, consent.policy_version)
+        LedgerEntry("grant", scope, source, occurred_at, consent.ip, consent.user_agent, consent.policy_version, origin)
         for scope in scopes
     ]
     status = "pending" if rule.enabled else "subscribed"

@@ -7,6 +7,7 @@ from typing import Any
 
 import asyncpg
 
+from services.sender.domain.compliance import Consent
 from shared.identity import IdentifierKind, identifier_hash
 
 
@@ -25,6 +26,18 @@ class Audience:
         if profile.get("erased") or profile.get("erased_at"):
             return None
         return profile
+
+    async def consent(self, workspace_id: str, contact_id: str) -> Consent | None:
+        """The first grant of marketing consent: when and where the reader signed up (for the footer)."""
+        row = await self._pool.fetchrow(
+            "SELECT occurred_at, coalesce(origin, source) AS origin FROM consent_ledger "
+            "WHERE workspace_id = $1 AND contact_id = $2 AND action = 'grant' AND scope = '*' ORDER BY id LIMIT 1",
+            workspace_id,
+            contact_id,
+        )
+        if row is None:
+            return None
+        return Consent(signed_up_on=row["occurred_at"].date(), source=str(row["origin"]))
 
     async def suppressed(self, workspace_id: str, kind: IdentifierKind, address: str, *, marketing: bool) -> bool:
         """Scope `all` blocks every message; scope `marketing` (an unsubscribe) only marketing ones."""

@@ -149,7 +149,9 @@ def sender_settings(stack: RealStack, smtp_port: int, sms_url: str, **overrides:
 
 
 @asynccontextmanager
-async def running_sender(stack: RealStack, api_key: str, *, topic_prefix: str | None = None) -> AsyncIterator[Sender]:
+async def running_sender(
+    stack: RealStack, api_key: str, *, topic_prefix: str | None = None, **overrides: Any
+) -> AsyncIterator[Sender]:
     """A sender with its own inbox; a separate topic prefix gives it its own topics and consumer group."""
     prefix = topic_prefix or stack.topic_prefix
     if topic_prefix is not None:
@@ -163,7 +165,8 @@ async def running_sender(stack: RealStack, api_key: str, *, topic_prefix: str | 
     assert db is not None
     try:
         async with serving(create_inbox_app(inbox)) as inbox_url:
-            app = create_app(sender_settings(stack, smtp_port, f"{inbox_url}/api/sms", topic_prefix=prefix))
+            settings = sender_settings(stack, smtp_port, f"{inbox_url}/api/sms", topic_prefix=prefix, **overrides)
+            app = create_app(settings)
             async with serving(app) as url:
                 yield Sender(app, url, inbox, inbox_url, producer, db, api_key)
     finally:
