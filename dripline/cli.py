@@ -52,6 +52,10 @@ def run() -> None:
             late = stack.wait_healthy()
         if late:
             console.print(f"[red]Not healthy yet:[/red] {', '.join(late)} — see {stack.logs_dir}")
+        with console.status("Publishing the example flows and templates to the demo workspace…"):
+            unseeded = stack.seed_examples()
+        if unseeded:
+            console.print(f"[red]Could not publish the example {' and '.join(unseeded)}[/red] — see {stack.logs_dir}")
         print_banner(console, stack, stack.env["KAFKA_BOOTSTRAP_SERVERS"], redact(stack.env["DATABASE_URL"]))
         console.print(f"Up in {time.monotonic() - started:.1f} s.", style="dim")
         while True:

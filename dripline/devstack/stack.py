@@ -26,6 +26,7 @@ from shared.settings import DevStackSettings, IngestSettings, SchedulerSettings,
 from shared.workspaces import create_key, ensure_workspace
 
 DEMO_WORKSPACE = "demo"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def service_ports() -> dict[str, int]:
@@ -155,6 +156,28 @@ class LocalStack:
                         pass
                 time.sleep(0.2)
         return list(waiting)
+
+    def seed_examples(self) -> list[str]:
+        """Publish the example templates and flows into the demo workspace (unchanged ones keep their version).
+
+        Runs the same CLI commands a team would, so the demo exercises the real publishing path.
+        Returns what failed, by name.
+        """
+        if not EXAMPLES.is_dir():
+            return []
+        commands = {
+            "templates": ["templates", "publish", "--workspace", DEMO_WORKSPACE, str(EXAMPLES / "templates")],
+            "flows": ["flows", "publish", str(EXAMPLES / "flows"), "--workspace", DEMO_WORKSPACE],
+        }
+        failed = []
+        with open(self.logs_dir / "seed.log", "ab") as log:
+            for name, arguments in commands.items():
+                done = subprocess.run(
+                    [sys.executable, "-m", "dripline.cli", *arguments], env=self.env, stdout=log, stderr=log
+                )
+                if done.returncode != 0:
+                    failed.append(name)
+        return failed
 
     def supervise_once(self) -> list[str]:
         """Restart crashed children, with a back-off that grows with each crash."""

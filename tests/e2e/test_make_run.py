@@ -53,6 +53,12 @@ def test_local_stack_starts_answers_the_printed_curl_and_stops_cleanly(tmp_path:
             assert f"http://127.0.0.1:{ports[name]}/readyz" in text
             assert httpx.get(f"http://127.0.0.1:{ports[name]}/healthz").status_code == 200
         assert f"http://127.0.0.1:{ports['inbox']}/" in text
+        # The demo workspace has the example flows and templates: the sign-up's confirmation mail arrives.
+        mails = _wait_for_mail(f"http://127.0.0.1:{ports['inbox']}/api/messages", "kari@example.com")
+        assert "confirm" in mails[0]["subject"].lower()
+        assert "/f/" in (mails[0]["html"] or "")
+        seeded = (tmp_path / "state" / "logs" / "seed.log").read_text()
+        assert "published welcome-series v1" in seeded
         children = psutil.Process(stack.pid).children(recursive=True)
         assert len(children) >= 6  # inbox, four services, broker
     finally:
@@ -60,6 +66,16 @@ def test_local_stack_starts_answers_the_printed_curl_and_stops_cleanly(tmp_path:
         stack.wait(60)
     still_running = [child for child in children if child.is_running() and child.status() != psutil.STATUS_ZOMBIE]
     assert still_running == []
+
+
+def _wait_for_mail(url: str, address: str, seconds: float = 40.0) -> list[dict[str, object]]:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        mails = [mail for mail in httpx.get(url).json() if address in mail["rcpt_tos"]]
+        if mails:
+            return mails
+        time.sleep(0.3)
+    raise AssertionError(f"no mail to {address} in the inbox")
 
 
 def _wait_for_curl(output: Path, process: subprocess.Popen[bytes], deadline: float) -> str:
