@@ -172,3 +172,47 @@ APPS: dict[str, Callable[[], Any]] = {
     "fastapi-validate": fastapi_validate,
     "bare-tracker": lambda: bare_tracker,
 }
+
+
+_ENROLL = """
+INSERT INTO enrollments (id, workspace_id, contact_id, flow_id, flow_version, number, state, active, entered_at)
+VALUES ($1, $2, $3, $4, 1, 1, $5::jsonb, true, now())
+"""
+_TIMER = """
+INSERT INTO timers (id, kind, workspace_id, contact_id, enrollment_id, flow_id, due_at)
+VALUES ($1, 'step', $2, $3, $4, $5, now() + interval '1 day')
+"""
+
+
+async def raw_intake(
+    bootstrap: str, topic: str, database_url: str, *, expected: int, flow_id: str, state: str, timeout: float
+) -> Timed:
+    """Consume sign-ups and write one enrollment and one timer per record, a batch per transaction."""
+    from aiokafka import AIOKafkaConsumer
+
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"raw-intake-{uuid.uuid4().hex[:6]}",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    connection = await asyncpg.connect(database_url)
+    await consumer.start()
+    done, began = 0, time.perf_counter()
+    try:
+        while done < expected and time.perf_counter() - began < timeout:
+            batches = await consumer.getmany(timeout_ms=200, max_records=500)
+            records = [orjson.loads(r.value) for batch in batches.values() for r in batch if r.value]
+            if not records:
+                continue
+            rows = [(uuid.uuid4().hex, r["workspace_id"], r["contact_id"]) for r in records]
+            async with connection.transaction():
+                await connection.executemany(_ENROLL, [(i, w, c, flow_id, state) for i, w, c in rows])
+                await connection.executemany(_TIMER, [("raw-" + i, w, c, i, flow_id) for i, w, c in rows])
+            await consumer.commit()
+            done += len(records)
+        return Timed(done, time.perf_counter() - began, [])
+    finally:
+        await consumer.stop()
+        await connection.close()

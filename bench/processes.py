@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 import httpx
+import psutil
 
 from bench.harness import Figure, Latency, PeakMemory, Role
 from bench.loadgen import LoadSpec
 from bench.stack import python
-from dripline.devstack.broker import free_port, port_open
+from dripline.devstack.broker import free_port
 
 
 @dataclass
@@ -38,6 +39,7 @@ class ServiceProcess:
         return cls(name, [python(), "-m", module, *args], env, **options)
 
     def start(self, timeout: float = 30.0) -> ServiceProcess:
+        self.port = free_port()  # chosen as late as possible: other programs pick free ports too
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - kept for the error message
         command = [part.replace("{port}", str(self.port)) for part in self.command]
         env = {name: value.replace("{port}", str(self.port)) for name, value in self.env.items()}
@@ -53,13 +55,27 @@ class ServiceProcess:
         return self
 
     def _ready(self) -> bool:
-        if not port_open(self.port):
+        if not self._listening():
             return False
         if self.health_path is None:
             return True
         try:
             return httpx.get(f"http://127.0.0.1:{self.port}{self.health_path}", timeout=1).status_code == 200
         except httpx.HTTPError:
+            return False
+
+    def _listening(self) -> bool:
+        """Our own process listens on the port (not another program that took it meanwhile)."""
+        assert self.process is not None
+        try:
+            owner = psutil.Process(self.process.pid)
+            processes = [owner, *owner.children(recursive=True)]
+            return any(
+                c.status == psutil.CONN_LISTEN and c.laddr.port == self.port
+                for p in processes
+                for c in p.net_connections(kind="tcp")
+            )
+        except psutil.Error:
             return False
 
     def output(self) -> str:

@@ -81,7 +81,7 @@ def stage_section(stage: dict[str, Any]) -> str:
         lines.append(f"| {name} | {f['role']} | {_rate(f)} | {' | '.join(ms)} | {f['errors']} | {rss} |")
     lines.append("")
     if stage.get("missing"):
-        lines.append(f"- Dripline not measured: {stage['missing']}")
+        lines.append(f"- Not measured: {stage['missing']}")
     lines += [f"- {_target(t)}" for t in stage["targets"]]
     lines += [f"- {key.replace('_', ' ')}: {value:,.1f}" for key, value in stage["extra"].items()]
     lines += [f"- {note}" for note in stage["notes"]]

@@ -144,6 +144,7 @@ async def run(ctx: BenchContext) -> StageResult:
     )
     ctx.progress.done()
     warmup = max(2, sizes.sender_messages // 10)
+    await ctx.stack.fresh_topics("sender")
     await seed_contacts(ctx.stack.database_url, sizes.sender_messages + warmup, run_id)
     async with InboxProcess().running() as inbox:
         ctx.progress.step("requested → SMTP")

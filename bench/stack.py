@@ -64,6 +64,11 @@ class BenchStack:
         env.update({f"DRIPLINE_{name.upper()}": value for name, value in settings.items()})
         return env
 
+    async def fresh_topics(self, label: str) -> None:
+        """Switch to new, empty topics: a stage's consumers must not chew through earlier stages' records."""
+        self.topic_prefix = f"{self.topic_prefix.split('.')[0]}-{label}."
+        await ensure_topics(self.settings(CommonSettings))
+
     async def connect(self) -> asyncpg.Connection:
         return await asyncpg.connect(self.database_url)
 
