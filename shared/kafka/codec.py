@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from pydantic import BaseModel, ValidationError
 
 from shared.contract.topics import Topic
@@ -14,7 +13,7 @@ Headers = list[tuple[str, bytes]]
 
 
 def encode_value(record: BaseModel) -> bytes:
-    return orjson.dumps(record.model_dump(mode="json", exclude_none=False))
+    return record.__pydantic_serializer__.to_json(record)
 
 
 def headers_for(record: BaseModel) -> Headers:
