@@ -65,6 +65,14 @@ async def _update_contact(unit: Unit, action: UpdateContact, workspace_id: str, 
     unit.outgoing.append(OutgoingRecord.of(CONTACTS, record))
 
 
+def _variables(action: RequestMessage) -> dict[str, Any]:
+    """Template data the flow adds: the split variant (also what analytics counts by) and the best-time mark."""
+    found: dict[str, Any] = {"best_time": True} if action.best_time else {}
+    if action.variant is not None:
+        found["variant"] = action.variant
+    return found
+
+
 async def carry_out(unit: Unit, flow: Flow, decision: Decision) -> bool:
     """Store the decision and queue its effects; True when the contact's profile changed."""
     state = decision.state
@@ -84,7 +92,7 @@ async def carry_out(unit: Unit, flow: Flow, decision: Decision) -> bool:
                 request = _request(
                     unit, flow, action.message_id, state, action.step_id,
                     channel=action.channel, template_id=action.template, category=action.category, topic=flow.topic,
-                    variables={"best_time": True} if action.best_time else {},
+                    variables=_variables(action),
                 )  # fmt: skip
                 unit.outgoing.append(OutgoingRecord.of(MESSAGES_REQUESTED, request))
             case Notify():

@@ -151,4 +151,5 @@ def transition_record(
         step_id=transition.step_id,
         kind=kind,  # type: ignore[arg-type]
         reason=transition.reason,
+        variant=transition.variant,
     )

@@ -17,6 +17,7 @@ import asyncpg.exceptions as pg
 
 from services.scheduler.adapters.flows import FlowCatalog, FlowHead
 from services.scheduler.adapters.policy import load_policy
+from services.scheduler.analytics.adapters.overrides import with_audience_hours
 from services.scheduler.domain import WorkspacePolicy
 from shared.errors import Transient
 from shared.kafka.producer import OutgoingRecord
@@ -54,7 +55,8 @@ class Unit:
 
     async def policy(self, workspace_id: str) -> WorkspacePolicy:
         if workspace_id not in self._policies:
-            self._policies[workspace_id] = await load_policy(self.connection, workspace_id)
+            policy = await load_policy(self.connection, workspace_id)
+            self._policies[workspace_id] = await with_audience_hours(self.connection, workspace_id, policy)
         return self._policies[workspace_id]
 
     async def load_heads(self, workspace_ids: list[str]) -> None:

@@ -13,6 +13,7 @@ from datetime import datetime
 
 import asyncpg
 
+from services.scheduler.analytics.adapters.overrides import Winners
 from services.scheduler.domain import Flow, FlowProblem, check_flow, load_flow
 from services.scheduler.domain.triggers import DateTrigger
 
@@ -48,6 +49,7 @@ class FlowCatalog:
     def __init__(self, cache_size: int = 5000) -> None:
         self._cache: OrderedDict[tuple[str, str, int], Flow] = OrderedDict()
         self._cache_size = cache_size
+        self._winners = Winners()
 
     async def publish(self, connection: asyncpg.Connection, workspace_id: str, source: str, file: str) -> Published:
         """Store a new version unless the source is identical to the current one (then nothing changes)."""
@@ -145,7 +147,7 @@ class FlowCatalog:
         cached = self._cache.get(key)
         if cached is not None:
             self._cache.move_to_end(key)
-            return cached
+            return await self._winners.apply(connection, workspace_id, cached)
         text = await self.source(connection, workspace_id, flow_id, version)
         if text is None:
             return None
@@ -153,4 +155,4 @@ class FlowCatalog:
         self._cache[key] = parsed
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
-        return parsed
+        return await self._winners.apply(connection, workspace_id, parsed)

@@ -44,6 +44,7 @@ class RequestMessage(_Action):
     flow_version: int
     contact_id: str
     best_time: bool = False
+    variant: str | None = None
 
 
 class Notify(_Action):
@@ -77,6 +78,7 @@ class Transition(_Action):
     at: datetime
     step_id: str | None = None
     reason: str | None = None
+    variant: str | None = None
 
 
 Action = ScheduleTimer | CancelTimer | RequestMessage | Notify | UpdateContact | Transition

@@ -139,8 +139,8 @@ def _on_timer(walk: Walk, timer_id: str) -> None:
         walk.finish("exited", f"step {waiting.step_id} no longer exists", waiting.step_id)
     elif waiting.kind == "wait_for" and isinstance(step, WaitForStep):
         walk.run_from(step.on_timeout)
-    elif waiting.kind == "policy" and isinstance(step, SendStep):
-        following = walk.send(step)
+    elif waiting.kind in ("policy", "best_time") and isinstance(step, SendStep):
+        following = walk.send(step, timed=True)
         if following != PARKED and walk.state.active:
             walk.run_from(following)
     else:

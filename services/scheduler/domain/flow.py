@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import cached_property
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from .steps import Category, Step, falls_through, targets
 from .triggers import EntryRule, Expression, Trigger
@@ -18,6 +20,15 @@ class Goal(BaseModel):
     id: str = Field(min_length=1)
     event: str = Field(min_length=1)
     where: Expression | None = None
+
+
+class SplitWinner(BaseModel):
+    """A split variant declared the winner: contacts entering from `since` on take it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    variant: str
+    since: datetime
 
 
 class Flow(BaseModel):
@@ -36,6 +47,8 @@ class Flow(BaseModel):
     goals: tuple[Goal, ...] = ()
     start: str | None = Field(default=None, description="First step; defaults to the first listed")
     steps: tuple[Step, ...] = Field(min_length=1)
+    # Not part of the flow file: the scheduler adds the winners analytics declared per split step.
+    winners: SkipJsonSchema[dict[str, SplitWinner]] = Field(default_factory=dict, exclude=True)
 
     @cached_property
     def step_index(self) -> dict[str, int]:

@@ -45,6 +45,11 @@ class WorkspacePolicy(_Model):
     caps: tuple[FrequencyCap, ...] = ()
     quiet_hours: QuietHours | None = None
     grace_after_signup: Duration = timedelta(0)
+    audience_hours: dict[int, int] = Field(
+        default_factory=dict,
+        description="People's opens and clicks per UTC hour of the week (0 = Monday 00:00): the fallback of "
+        "`at: best_time`. Filled in from analytics when empty.",
+    )
 
 
 class SentMessage(_Model):

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-WaitKind = Literal["wait", "wait_for", "policy"]
+WaitKind = Literal["wait", "wait_for", "policy", "best_time"]
 
 
 class Waiting(BaseModel):
@@ -45,6 +45,7 @@ class EnrollmentState(BaseModel):
     due_while_paused: bool = False
     visits: dict[str, int] = Field(default_factory=dict)
     messages: dict[str, str] = Field(default_factory=dict, description="send step id -> latest message id")
+    variants: dict[str, str] = Field(default_factory=dict, description="split step id -> variant taken")
     timers_set: int = 0
     trigger_event: dict[str, Any] | None = None
 

@@ -63,6 +63,9 @@ class SendStep(_Step):
     template: str = Field(min_length=1)
     category: Category | None = Field(default=None, description="Defaults to the flow's category")
     at: Literal["now", "best_time"] = "now"
+    within: Duration = Field(
+        default=timedelta(hours=24), description="For `at: best_time`: how far ahead the send may move"
+    )
     if_held: Literal["defer", "skip"] = "defer"
 
 

@@ -10,11 +10,12 @@ from datetime import datetime
 from typing import Any, Final
 
 from .actions import Action, Notify, RequestMessage, ScheduleTimer, Transition, TransitionKind, UpdateContact
+from .best_time import best_send_time
 from .contact import ContactView, Event
 from .expressions import holds, scope
 from .flow import Flow
 from .identity import message_id, pick_variant
-from .local_time import as_utc
+from .local_time import as_utc, zone
 from .policy import SentMessage, WorkspacePolicy, judge_send
 from .state import EnrollmentState, Waiting, WaitKind
 from .steps import (
@@ -50,7 +51,12 @@ class Walk:
 
     # -- records -----------------------------------------------------------------------------
     def record(self, event: TransitionKind, step_id: str | None = None, reason: str | None = None) -> None:
-        self.actions.append(Transition(event=event, at=self.now, step_id=step_id, reason=reason))
+        self.actions.append(Transition(event=event, at=self.now, step_id=step_id, reason=reason, variant=self.variant))
+
+    @property
+    def variant(self) -> str | None:
+        """The variant of the split this enrollment passed last, if any: it labels later records."""
+        return next(reversed(self.state.variants.values()), None)
 
     def finish(self, status: str, reason: str, step_id: str | None = None) -> None:
         self.record("exited", step_id, reason)
@@ -108,8 +114,7 @@ class Walk:
                 context = scope(self.contact, self.trigger_event(), self.now, self.state.messages)
                 return next((c.next for c in step.conditions if holds(c.when, context)), step.else_)
             case SplitStep():
-                chosen = pick_variant(self.contact.id, self.flow.id, step.id, [v.weight for v in step.variants])
-                return step.variants[chosen].next
+                return self.split(step)
             case UpdateContactStep():
                 return self.update_contact(step)
             case NotifyStep():
@@ -128,7 +133,30 @@ class Walk:
             return self.flow.following(step)
         return self.park(step.id, "wait", target)
 
-    def send(self, step: SendStep) -> str | None:
+    def split(self, step: SplitStep) -> str:
+        """Sticky per contact; a declared winner takes everyone entering after it was declared."""
+        ids = [v.id for v in step.variants]
+        taken = self.state.variants.get(step.id)
+        winner = self.flow.winners.get(step.id)
+        if taken not in ids:
+            if winner is not None and winner.variant in ids and as_utc(self.state.entered_at) >= as_utc(winner.since):
+                taken = winner.variant
+            else:
+                taken = ids[pick_variant(self.contact.id, self.flow.id, step.id, [v.weight for v in step.variants])]
+        self.state = self.state.model_copy(update={"variants": {**self.state.variants, step.id: taken}})
+        reached = self.actions[-1]  # the step_reached just recorded for this split: name the variant
+        if isinstance(reached, Transition) and reached.step_id == step.id:
+            self.actions[-1] = reached.model_copy(update={"variant": taken})
+        return step.variants[ids.index(taken)].next
+
+    def send(self, step: SendStep, timed: bool = False) -> str | None:
+        """`timed`: the step already waited for its best time (or for the policy), so it goes now."""
+        if step.at == "best_time" and not timed:
+            tz = zone(self.contact.time_zone, self.policy.time_zone)
+            at = best_send_time(self.contact.history, self.now, tz, step.within, self.policy.audience_hours)
+            if at > self.now:
+                self.record("held_by_policy", step.id, f"best time {at:%a %H:%M} UTC")
+                return self.park(step.id, "best_time", at)
         category = step.category or self.flow.category
         verdict = judge_send(self.policy, self.contact, self.ledger, step.channel, category, self.now, self.flow.topic)
         if verdict.outcome == "suppress":
@@ -161,6 +189,7 @@ class Walk:
                 flow_version=state.flow_version,
                 contact_id=state.contact_id,
                 best_time=step.at == "best_time",
+                variant=self.variant,
             )
         )
         self.ledger.append(SentMessage(at=self.now, channel=step.channel, category=category, flow_id=state.flow_id))

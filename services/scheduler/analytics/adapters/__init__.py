@@ -1,0 +1,1 @@
+"""The analytics tables: what the fold writes and what the reports read."""

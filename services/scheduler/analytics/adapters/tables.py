@@ -1,0 +1,193 @@
+"""Writes of the analytics fold. Every statement is batched; all run in the consumer's one transaction."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from decimal import Decimal
+
+import asyncpg
+import orjson
+
+from services.scheduler.analytics.domain.attribution import AnalyticsSettings, Credit, Touch
+from services.scheduler.analytics.domain.facts import CounterKey, MessageFacts
+
+DAILY_COUNTERS = (
+    "entered",
+    "reached",
+    "requested",
+    "sent",
+    "delivered",
+    "bounced",
+    "failed",
+    "suppressed",
+    "opened",
+    "clicked",
+    "machine_opened",
+    "machine_clicked",
+    "unsubscribed",
+    "goal_reached",
+    "exited",
+)
+_FACT_FIELDS = [f.name for f in dataclasses.fields(MessageFacts)]
+_KEYS = ("workspace_id", "message_id")
+
+_CLAIM_IDS = """
+INSERT INTO processed_events (consumer, workspace_id, event_id)
+SELECT $1, * FROM unnest($2::text[], $3::text[]) ON CONFLICT DO NOTHING
+RETURNING workspace_id, event_id
+"""
+_PLACEHOLDERS = """
+INSERT INTO analytics_messages (workspace_id, message_id, contact_id)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING
+"""
+_LOCK = f"""
+SELECT {", ".join(_FACT_FIELDS)} FROM analytics_messages
+WHERE (workspace_id, message_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+ORDER BY workspace_id, message_id FOR UPDATE
+"""
+_SAVE = "UPDATE analytics_messages SET {} WHERE workspace_id = $1 AND message_id = $2".format(
+    ", ".join(f"{name} = ${i}" for i, name in enumerate(_FACT_FIELDS, start=1) if name not in _KEYS)
+)
+_ADD = """
+INSERT INTO analytics_daily (workspace_id, flow_id, flow_version, step_id, variant, day, {columns})
+VALUES ($1, $2, $3, $4, $5, $6, {values})
+ON CONFLICT (workspace_id, flow_id, flow_version, step_id, variant, day) DO UPDATE SET {updates}
+""".format(
+    columns=", ".join(DAILY_COUNTERS),
+    values=", ".join(f"${i}" for i in range(7, 7 + len(DAILY_COUNTERS))),
+    updates=", ".join(f"{c} = analytics_daily.{c} + EXCLUDED.{c}" for c in DAILY_COUNTERS),
+)
+
+
+async def claim(connection: asyncpg.Connection, consumer: str, ids: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Claim event ids for `consumer`; answers those not processed before."""
+    if not ids:
+        return set()
+    rows = await connection.fetch(_CLAIM_IDS, consumer, [w for w, _ in ids], [e for _, e in ids])
+    return {(row["workspace_id"], row["event_id"]) for row in rows}
+
+
+async def lock_messages(
+    connection: asyncpg.Connection, wanted: Iterable[tuple[str, str, str]]
+) -> dict[tuple[str, str], MessageFacts]:
+    """The facts of these (workspace, message, contact), rows locked in key order (no deadlocks)."""
+    rows = sorted(set(wanted))
+    if not rows:
+        return {}
+    columns = list(zip(*rows, strict=True))
+    await connection.execute(_PLACEHOLDERS, *[list(column) for column in columns])
+    found = await connection.fetch(_LOCK, list(columns[0]), list(columns[1]))
+    return {(row["workspace_id"], row["message_id"]): MessageFacts(**dict(row)) for row in found}
+
+
+async def save_messages(connection: asyncpg.Connection, changed: Sequence[MessageFacts]) -> None:
+    if changed:
+        await connection.executemany(_SAVE, [tuple(getattr(f, name) for name in _FACT_FIELDS) for f in changed])
+
+
+async def add_counters(connection: asyncpg.Connection, deltas: dict[CounterKey, Counter[str]]) -> None:
+    rows = [(*key, *(delta.get(c, 0) for c in DAILY_COUNTERS)) for key, delta in deltas.items() if any(delta.values())]
+    if rows:
+        await connection.executemany(_ADD, sorted(rows))
+
+
+async def note_firsts(connection: asyncpg.Connection, firsts: Sequence[tuple[str, str, str, datetime]]) -> None:
+    if firsts:
+        await connection.executemany(
+            "INSERT INTO analytics_firsts (workspace_id, contact_id, event_type, first_at) VALUES ($1, $2, $3, $4) "
+            "ON CONFLICT (workspace_id, contact_id, event_type) DO UPDATE "
+            "SET first_at = LEAST(analytics_firsts.first_at, EXCLUDED.first_at)",
+            sorted(firsts),
+        )
+
+
+async def note_entries(connection: asyncpg.Connection, entries: Sequence[tuple[str, str, str, datetime]]) -> None:
+    if entries:
+        await connection.executemany(
+            "INSERT INTO analytics_entries (workspace_id, flow_id, contact_id, entered_at) VALUES ($1, $2, $3, $4) "
+            "ON CONFLICT (workspace_id, flow_id, contact_id) DO UPDATE "
+            "SET entered_at = LEAST(analytics_entries.entered_at, EXCLUDED.entered_at)",
+            sorted(entries),
+        )
+
+
+async def add_send_hours(connection: asyncpg.Connection, hours: Counter[tuple[str, int]]) -> None:
+    if hours:
+        await connection.executemany(
+            "INSERT INTO analytics_send_hours (workspace_id, hour_of_week, engagements) VALUES ($1, $2, $3) "
+            "ON CONFLICT (workspace_id, hour_of_week) DO UPDATE "
+            "SET engagements = analytics_send_hours.engagements + EXCLUDED.engagements",
+            sorted((ws, hour, n) for (ws, hour), n in hours.items()),
+        )
+
+
+async def add_link_clicks(connection: asyncpg.Connection, clicks: Counter[tuple[str, str, str, str]]) -> None:
+    if clicks:
+        await connection.executemany(
+            "INSERT INTO analytics_links (workspace_id, flow_id, step_id, url, clicks) VALUES ($1, $2, $3, $4, $5) "
+            "ON CONFLICT (workspace_id, flow_id, step_id, url) DO UPDATE "
+            "SET clicks = analytics_links.clicks + EXCLUDED.clicks",
+            sorted((*key, n) for key, n in clicks.items()),
+        )
+
+
+async def touches(connection: asyncpg.Connection, workspace_id: str, contact_id: str, since: datetime) -> list[Touch]:
+    """Counted messages of the contact opened or clicked (by a person) since `since`."""
+    rows = await connection.fetch(
+        "SELECT message_id, last_opened_at, last_clicked_at FROM analytics_messages "
+        "WHERE workspace_id = $1 AND contact_id = $2 AND requested_at IS NOT NULL AND flow_id IS NOT NULL "
+        "AND (last_clicked_at >= $3 OR last_opened_at >= $3)",
+        workspace_id,
+        contact_id,
+        since,
+    )
+    return [Touch(row["message_id"], row["last_opened_at"], row["last_clicked_at"]) for row in rows]
+
+
+async def credit(
+    connection: asyncpg.Connection,
+    *,
+    workspace_id: str,
+    purchase_id: str,
+    order_id: str,
+    contact_id: str,
+    credit: Credit,
+    facts: MessageFacts,
+    revenue: Decimal,
+    currency: str,
+    purchased_at: datetime,
+) -> None:
+    await connection.execute(
+        "INSERT INTO analytics_attributions (workspace_id, purchase_id, order_id, contact_id, message_id, touch, "
+        "flow_id, flow_version, step_id, variant, revenue, currency, purchased_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING",
+        workspace_id,
+        purchase_id,
+        order_id,
+        contact_id,
+        credit.message_id,
+        credit.touch,
+        facts.flow_id or "",
+        facts.flow_version or 0,
+        facts.step_id or "",
+        facts.variant or "",
+        revenue,
+        currency,
+        purchased_at,
+    )
+
+
+async def load_settings(connection: asyncpg.Connection | asyncpg.Pool, workspace_id: str) -> AnalyticsSettings:
+    raw = await connection.fetchval("SELECT settings -> 'analytics' FROM workspaces WHERE id = $1", workspace_id)
+    return AnalyticsSettings() if raw is None else AnalyticsSettings.model_validate(orjson.loads(raw))
+
+
+async def save_settings(connection: asyncpg.Pool, workspace_id: str, settings: AnalyticsSettings) -> None:
+    await connection.execute(
+        "UPDATE workspaces SET settings = jsonb_set(settings, '{analytics}', $2::jsonb) WHERE id = $1",
+        workspace_id,
+        settings.model_dump_json(),
+    )
