@@ -10,7 +10,10 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI
 
+from services.scheduler.analytics.runtime import analytics_hook
 from services.scheduler.api import enrollments, flows
+from services.scheduler.api.dashboard import router as dashboard_router
+from services.scheduler.api.reports import router as reports_router
 from services.scheduler.runtime import build_scheduler
 from services.scheduler.unit import Clock, system_clock
 from shared.service import Resources, create_service_app
@@ -32,8 +35,14 @@ def create_app(settings: SchedulerSettings | None = None, *, clock: Clock = syst
         return scheduler.stop
 
     app = create_service_app(
-        "scheduler", settings, title="Dripline scheduler", description=DESCRIPTION, on_start=[start_scheduler]
+        "scheduler",
+        settings,
+        title="Dripline scheduler",
+        description=DESCRIPTION,
+        on_start=[start_scheduler, analytics_hook(settings)],
     )
     app.include_router(flows.router)
     app.include_router(enrollments.router)
+    app.include_router(reports_router)
+    app.include_router(dashboard_router)
     return app

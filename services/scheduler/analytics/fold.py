@@ -61,6 +61,14 @@ def _message_key(record: Any) -> tuple[str, str, str] | None:
     return None
 
 
+def _variant_of(record: Any) -> str | None:
+    if isinstance(record, FlowTransition):
+        return record.variant
+    if isinstance(record, MessageRequested):
+        return record.variables.get("variant")
+    return None
+
+
 @dataclass
 class BatchFold:
     """What one batch adds, gathered before it is written."""
@@ -103,6 +111,7 @@ class BatchFold:
 class Fold:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+        self.touched: set[tuple[str, str]] = set()  # (workspace, flow) with split variants in recent batches
 
     async def handle(self, batch: list[Incoming]) -> None:
         try:
@@ -119,6 +128,7 @@ class Fold:
         fresh_ids = await tables.claim(connection, CONSUMER, list(candidates))
         fresh = sorted((candidates[key] for key in fresh_ids), key=lambda pair: (_ORDER[pair[1].topic.name], pair[0]))
         records = [item.value for _, item in fresh]
+        self.touched |= {(r.workspace_id, r.flow_id) for r in records if _variant_of(r) and r.flow_id}
         await self._fold_messages(connection, records)
         gathered = BatchFold()
         for record in records:

@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
+import asyncpg
 import structlog
 
 from services.scheduler.analytics.fold import CONSUMER, TOPICS, Fold
+from services.scheduler.analytics.reports import current_flow, declare_winners
 from shared.kafka.consumer import ConsumerLoop
 from shared.service import Resources
 from shared.settings import SchedulerSettings
 
 log = structlog.get_logger(__name__)
+WINNER_CHECK_SECONDS = 2.0
 
 
 class Analytics:
@@ -22,6 +25,7 @@ class Analytics:
         self.fold = Fold(resources.pool)
         self.consumer: ConsumerLoop | None = None
         self._task: asyncio.Task[None] | None = None
+        self._judging: asyncio.Task[None] | None = None
         self._stopping = False
 
     @property
@@ -47,11 +51,33 @@ class Analytics:
                 log.exception("analytics.crashed")
                 await asyncio.sleep(1.0)
 
+    async def judge_splits(self) -> None:
+        """Declare auto-winners of the splits whose variants got news since the last look."""
+        touched, self.fold.touched = self.fold.touched, set()
+        for workspace_id, flow_id in sorted(touched):
+            flow = await current_flow(self._resources.pool, workspace_id, flow_id)
+            for winner in await declare_winners(self._resources.pool, workspace_id, flow) if flow else []:
+                log.info(
+                    "analytics.winner", workspace_id=workspace_id, flow_id=flow_id, **winner.model_dump(mode="json")
+                )
+
+    async def _judge(self) -> None:
+        while not self._stopping:
+            await asyncio.sleep(WINNER_CHECK_SECONDS)
+            try:
+                await self.judge_splits()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                log.warning("analytics.judge_failed", exc_info=True)
+
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="scheduler-analytics")
+        self._judging = asyncio.create_task(self._judge(), name="scheduler-analytics-winners")
 
     async def stop(self) -> None:
         self._stopping = True
+        if self._judging is not None:
+            self._judging.cancel()
+            await asyncio.wait({self._judging})
         if self.consumer is not None:
             self.consumer.stop()
         task = self._task

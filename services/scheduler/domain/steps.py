@@ -108,11 +108,22 @@ class Variant(BaseModel):
     next: StepId
 
 
+class AutoWinner(BaseModel):
+    """Declare the better variant the winner once the test is significant with enough contacts per variant."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    metric: Literal["opened", "clicked", "converted"] = "clicked"
+    min_sample: int = Field(default=100, ge=10, description="Per variant: delivered messages (or entries)")
+    confidence: float = Field(default=0.95, gt=0.5, lt=1)
+
+
 class SplitStep(_Step):
-    """Weighted A/B/n split, sticky per contact."""
+    """Weighted A/B/n split, sticky per contact; with `auto_winner`, new entrants later take the winner."""
 
     type: Literal["split"] = "split"
     variants: tuple[Variant, ...] = Field(min_length=2)
+    auto_winner: AutoWinner | None = None
 
 
 class UpdateContactStep(_Step):
