@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI
 
 from services.scheduler.analytics.runtime import analytics_hook
-from services.scheduler.api import enrollments, flows
+from services.scheduler.api import enrollments, flows, segments
 from services.scheduler.api.dashboard import router as dashboard_router
 from services.scheduler.api.reports import router as reports_router
 from services.scheduler.runtime import build_scheduler
@@ -45,4 +45,5 @@ def create_app(settings: SchedulerSettings | None = None, *, clock: Clock = syst
     app.include_router(enrollments.router)
     app.include_router(reports_router)
     app.include_router(dashboard_router)
+    app.include_router(segments.router)
     return app

@@ -1,7 +1,8 @@
 """The scheduler's consumer: shop events, profiles, engagement and bounces, one transaction per batch.
 
 Per batch: drop event ids already processed, remember history for every contact (cheap, in bulk),
-then, only for workspaces that have flows, lock the contacts and move them through their flows.
+then, only for workspaces that have flows or segments, lock the contacts, re-judge their segments
+and move them through their flows.
 The loop commits offsets after the transaction commits; a crash in between replays the batch and
 the processed-ids table drops it.
 """
@@ -13,7 +14,8 @@ from dataclasses import dataclass
 
 from services.scheduler.adapters.contacts import forget_contact, note_signups, record_history, swap_seen_attributes
 from services.scheduler.adapters.enrollments import live_workspaces, lock_contacts
-from services.scheduler.domain import Event
+from services.scheduler.adapters.segments import memberships, set_memberships
+from services.scheduler.domain import Event, members_of, membership_events
 from services.scheduler.domain.contact import CONTACT_ERASED
 from services.scheduler.journeys import Journeys
 from services.scheduler.records import (
@@ -89,13 +91,21 @@ class Intake:
         await record_history(unit.connection, events)
         await note_signups(unit.connection, [(ws, c, e.at) for ws, c, e in events if e.type == "signup"])
         await unit.load_heads([w.workspace_id for w in fresh])
-        relevant = [w for w in fresh if await unit.heads(w.workspace_id)]
+        await unit.load_segments([w.workspace_id for w in fresh])
+        relevant = [w for w in fresh if await unit.heads(w.workspace_id) or await unit.segments(w.workspace_id)]
         await lock_contacts(unit.connection, [(w.workspace_id, w.contact_id) for w in relevant])
         for work in relevant:
-            if work.event is not None:
-                await self._journeys.on_event(unit, work.workspace_id, work.contact_id, work.event)
-            elif work.profile is not None:
-                await self._profile_changed(unit, work.profile)
+            if work.event is None and work.profile is None:
+                continue
+            # Segments first, so flows reacting to this record already see the contact's new segments.
+            changes = await self._reassess_segments(unit, work)
+            if await unit.heads(work.workspace_id):
+                if work.event is not None:
+                    await self._journeys.on_event(unit, work.workspace_id, work.contact_id, work.event)
+                elif work.profile is not None:
+                    await self._profile_changed(unit, work.profile)
+                for change in changes:
+                    await self._journeys.on_event(unit, work.workspace_id, work.contact_id, change)
         for contact_id in erasures:
             await self._erase(unit, contact_id)
 
@@ -108,6 +118,22 @@ class Intake:
         )
         claimed = {(row["workspace_id"], row["event_id"]) for row in rows}
         return [w for w in candidates if (w.workspace_id, w.event_id) in claimed]
+
+    async def _reassess_segments(self, unit: Unit, work: Work) -> list[Event]:
+        """Store the contact's segments as they are after this record; the entries and exits as events."""
+        segments = await unit.segments(work.workspace_id)
+        before = await memberships(unit.connection, work.workspace_id, work.contact_id)
+        if not segments and not before:
+            return []
+        contact = await self._journeys.contact(unit, work.workspace_id, work.contact_id)
+        after = members_of(segments, contact, unit.now)
+        changes = membership_events(before, after, unit.now, stable_id(work.event_id, "segments"))
+        if changes:
+            await set_memberships(
+                unit.connection, work.workspace_id, work.contact_id, after - before, before - after, unit.now
+            )
+            await record_history(unit.connection, [(work.workspace_id, work.contact_id, e) for e in changes])
+        return changes
 
     async def _profile_changed(self, unit: Unit, record: ContactChanged) -> None:
         attributes = profile_attributes(record.model_dump(mode="json"))

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from services.scheduler.adapters.consent import hold_entry, release_held
 from services.scheduler.adapters.contacts import load_contact, load_ledger
 from services.scheduler.adapters.enrollments import (
     DueTimer,
@@ -37,9 +38,12 @@ from services.scheduler.domain import (
     start,
     triggered_by,
 )
+from services.scheduler.domain.contact import CONFIRMED
 from services.scheduler.effects import carry_out
-from services.scheduler.records import stable_id
+from services.scheduler.records import held_record, stable_id
 from services.scheduler.unit import Unit
+from shared.contract.topics import TRANSITIONS
+from shared.kafka.producer import OutgoingRecord
 from shared.settings import SchedulerSettings
 
 
@@ -87,6 +91,9 @@ class Journeys:
         outcomes: list[EntryOutcome] = []
         if not entry:
             return outcomes
+        if event.type == CONFIRMED and only is None:
+            outcomes += await self._release_held(unit, workspace_id, contact_id, event)
+            contact = await self.contact(unit, workspace_id, contact_id)
         for head in await unit.heads(workspace_id):
             if only is not None and head.flow_id != only:
                 continue
@@ -162,6 +169,11 @@ class Journeys:
             return EntryOutcome(head.flow_id, False, "flow paused")
         past = await past_enrollments(unit.connection, head.workspace_id, contact.id, head.flow_id)
         verdict = decide_entry(flow, contact, unit.now, past, event)
+        if verdict.hold and event is not None:
+            if await hold_entry(unit.connection, head.workspace_id, contact.id, head.flow_id, event, unit.now):
+                record = held_record(flow, head.workspace_id, contact.id, event, verdict.reason, unit.now)
+                unit.outgoing.append(OutgoingRecord.of(TRANSITIONS, record))
+            return EntryOutcome(head.flow_id, False, verdict.reason)
         if not verdict.enter:
             return EntryOutcome(head.flow_id, False, verdict.reason)
         enrollment_id = stable_id(head.workspace_id, contact.id, head.flow_id, str(verdict.number))
@@ -174,6 +186,22 @@ class Journeys:
         )  # fmt: skip
         await carry_out(unit, flow, decision)
         return EntryOutcome(head.flow_id, True, verdict.reason, enrollment_id)
+
+    async def _release_held(
+        self, unit: Unit, workspace_id: str, contact_id: str, confirmed: Event
+    ) -> list[EntryOutcome]:
+        """The address is confirmed: flows held at sign-up start now, as if their trigger happened now."""
+        outcomes = []
+        for held in await release_held(unit.connection, workspace_id, contact_id):
+            head = await unit.head(workspace_id, held.flow_id)
+            if head is None:
+                continue
+            contact = await self.contact(unit, workspace_id, contact_id)
+            trigger = held.trigger.model_copy(update={"at": confirmed.at})
+            outcome = await self._enter(unit, head, contact, trigger)
+            if outcome is not None:
+                outcomes.append(outcome)
+        return outcomes
 
     async def _date_entry(self, unit: Unit, workspace_id: str, contact_id: str, flow_id: str) -> None:
         head = await unit.head(workspace_id, flow_id)

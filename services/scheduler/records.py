@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from services.scheduler.domain import ContactView, Event, Transition
+from services.scheduler.domain import ContactView, Event, Flow, Transition
 from services.scheduler.domain.contact import (
     ATTRIBUTE_CHANGED,
     MESSAGE_CLICKED,
@@ -113,15 +113,20 @@ def contact_view(
     signed_up_at: datetime | None,
     history: tuple[Event, ...],
     suppression: str | None,
+    subscriptions: dict[str, Any] | None = None,
+    segments: frozenset[str] = frozenset(),
 ) -> ContactView:
-    """Snapshot of a contact. `suppression` is the strongest reason found for the address, if any."""
+    """Snapshot of a contact. `suppression` is the strongest reason found for the address, if any;
+    `subscriptions` the contact's consent by topic (`*` for marketing as a whole)."""
     types = {event.type for event in history if not event.machine}
+    # An unsubscribe in history counts until the person subscribes again (then `*` says so).
+    regranted = (subscriptions or {}).get("*") == "subscribed"
     status: Any = "subscribed"
     if suppression in ("erased",):
         status = "erased"
     elif suppression in ("bounced", "complained") or "message_bounced" in types:
         status = "bounced"
-    elif suppression is not None or UNSUBSCRIBED in types:
+    elif suppression is not None or (UNSUBSCRIBED in types and not regranted):
         status = "unsubscribed"
     return ContactView(
         id=contact_id,
@@ -131,6 +136,8 @@ def contact_view(
         status=status,
         attributes=profile_attributes(profile),
         tags=frozenset(profile.get("tags") or ()),
+        segments=segments,
+        subscriptions=subscriptions if subscriptions is not None else {},
         history=history,
     )
 
@@ -152,4 +159,21 @@ def transition_record(
         kind=kind,  # type: ignore[arg-type]
         reason=transition.reason,
         variant=transition.variant,
+    )
+
+
+def held_record(
+    flow: Flow, workspace_id: str, contact_id: str, trigger: Event, reason: str, now: datetime
+) -> FlowTransition:
+    """A flow entry kept back (double opt-in not yet confirmed): `held` with no step."""
+    return FlowTransition(
+        event_id=stable_id(workspace_id, contact_id, flow.id, trigger.id, "held"),
+        workspace_id=workspace_id,
+        contact_id=contact_id,
+        occurred_at=now,
+        received_at=now,
+        flow_id=flow.id,
+        flow_version=flow.version,
+        kind="held",
+        reason=reason,
     )

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 import structlog
 
+from services.scheduler.adapters.consent import expire_unconfirmed
 from services.scheduler.adapters.contacts import forget_old
 from services.scheduler.adapters.enrollments import DueTimer, claim_due, lock_contacts, next_due, postpone
 from services.scheduler.journeys import Journeys
@@ -23,6 +24,7 @@ from shared.settings import SchedulerSettings
 
 log = structlog.get_logger(__name__)
 HOUSEKEEPING_SECONDS = 3600.0
+EXPIRY_SECONDS = 60.0
 
 
 class TimerLoop:
@@ -34,6 +36,7 @@ class TimerLoop:
         self._retry = timedelta(seconds=settings.timer_retry_seconds)
         self._history = timedelta(days=settings.history_days)
         self._tidied_at = 0.0
+        self._expired_at = 0.0
         self._wake = asyncio.Event()
         self._next_wake: datetime | None = None
         self._stopping = False
@@ -107,6 +110,17 @@ class TimerLoop:
         self._tidied_at = asyncio.get_running_loop().time()
         return await forget_old(self._units.pool, self._units.clock() - self._history)
 
+    async def expire_unconfirmed(self) -> int:
+        """Sign-ups whose confirmation window closed: expire them (a minute late at most); returns how many."""
+        self._expired_at = asyncio.get_running_loop().time()
+        expired = 0
+        while True:
+            async with self._units.open() as unit:
+                count = await expire_unconfirmed(unit.connection, unit.now)
+            expired += count
+            if count < 1000:
+                return expired
+
     async def _run(self) -> None:
         while not self._stopping:
             try:
@@ -114,6 +128,8 @@ class TimerLoop:
                     continue
                 if asyncio.get_running_loop().time() - self._tidied_at > HOUSEKEEPING_SECONDS:
                     await self.tidy()
+                if asyncio.get_running_loop().time() - self._expired_at > EXPIRY_SECONDS:
+                    await self.expire_unconfirmed()
                 if not self._stopping:
                     await self._sleep()
             except (Transient, OSError) as error:

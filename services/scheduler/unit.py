@@ -17,8 +17,9 @@ import asyncpg.exceptions as pg
 
 from services.scheduler.adapters.flows import FlowCatalog, FlowHead
 from services.scheduler.adapters.policy import load_policy
+from services.scheduler.adapters.segments import segments_of
 from services.scheduler.analytics.adapters.overrides import with_audience_hours
-from services.scheduler.domain import WorkspacePolicy
+from services.scheduler.domain import Segment, WorkspacePolicy
 from shared.errors import Transient
 from shared.kafka.producer import OutgoingRecord
 from shared.outbox import enqueue
@@ -52,6 +53,7 @@ class Unit:
     earliest_timer: datetime | None = None
     _policies: dict[str, WorkspacePolicy] = field(default_factory=dict)
     _heads: dict[str, list[FlowHead]] = field(default_factory=dict)
+    _segments: dict[str, list[Segment]] = field(default_factory=dict)
 
     async def policy(self, workspace_id: str) -> WorkspacePolicy:
         if workspace_id not in self._policies:
@@ -66,6 +68,17 @@ class Unit:
             found = await self.catalog.heads(self.connection, missing)
             for workspace_id in missing:
                 self._heads[workspace_id] = found.get(workspace_id, [])
+
+    async def load_segments(self, workspace_ids: list[str]) -> None:
+        missing = [w for w in set(workspace_ids) if w not in self._segments]
+        if missing:
+            found = await segments_of(self.connection, missing)
+            for workspace_id in missing:
+                self._segments[workspace_id] = found.get(workspace_id, [])
+
+    async def segments(self, workspace_id: str) -> list[Segment]:
+        await self.load_segments([workspace_id])
+        return self._segments[workspace_id]
 
     async def heads(self, workspace_id: str) -> list[FlowHead]:
         await self.load_heads([workspace_id])
@@ -99,7 +112,8 @@ class Units:
                 await enqueue(connection, unit.outgoing)
         except RETRYABLE as error:
             raise Transient(f"database: {error!r}") from error
-            if unit.outgoing:
-                self.on_records()
-            if unit.earliest_timer is not None:
-                self.on_timer(unit.earliest_timer)
+        # Committed: the relay sends the records now, rather than at its next poll.
+        if unit.outgoing:
+            self.on_records()
+        if unit.earliest_timer is not None:
+            self.on_timer(unit.earliest_timer)

@@ -170,6 +170,10 @@ class Dispatcher:
         marketing = request.category == "marketing" or template.category is Category.MARKETING
         if await self.audience.suppressed(request.workspace_id, kind, str(address), marketing=marketing):
             return Skip(f"{field} suppressed" + (" for marketing" if marketing else ""))
+        if marketing:
+            missing = await self.audience.lacks_consent(request.workspace_id, request.contact_id, request.topic)
+            if missing:
+                return Skip(missing)
         return profile, str(address), template
 
     async def _plan_email(self, request: MessageRequested) -> Plan:

@@ -1,4 +1,5 @@
-"""Unsubscribing and re-subscribing: the suppression row (and ledger entry) first, then the record.
+"""Unsubscribing, re-subscribing, choosing topics and confirming a sign-up: the rows (and ledger
+entries) first, then the record.
 
 The row is what stops mail, so it is written before anything is said on the bus. The
 record's id derives from the token and the row's creation time: repeating a click (or a
@@ -13,7 +14,7 @@ from datetime import UTC, datetime
 import structlog
 
 from services.tracker.adapters.buffer import EngagementBuffer
-from services.tracker.adapters.consent import ConsentStore, Proof
+from services.tracker.adapters.consent import Confirmation, ConsentStore, Proof
 from services.tracker.domain.machine import HUMAN
 from services.tracker.hits import engagement
 from shared.contract.internal import Engagement
@@ -61,6 +62,31 @@ class Consent:
         if removed is None:
             return False
         await self._publish(claims, "preferences_changed", _event_id("p", token, "resubscribed", removed.isoformat()))
+        return True
+
+    async def confirm(self, claims: TokenClaims, *, proof: Proof) -> Confirmation:
+        """Confirm the sign-up the token was sent for; flows held for it start when `confirmed` arrives.
+
+        A repeat republishes the same record id (consumers drop it), which also covers a crash
+        between the commit and the publish."""
+        email = await self.store.email_of(claims.workspace_id, claims.contact_id)
+        outcome = await self.store.confirm(
+            claims.workspace_id, claims.contact_id, email, proof=proof, message_id=claims.message_id
+        )
+        if outcome != "expired":
+            await self._publish(claims, "confirmed", _event_id("f", claims.workspace_id, claims.message_id))
+        return outcome
+
+    async def choose_topics(self, claims: TokenClaims, token: str, wanted: dict[str, bool], *, proof: Proof) -> bool:
+        """Subscribe to or leave topics one by one; False when nothing changed (nothing published)."""
+        stamp = datetime.now(UTC).isoformat()
+        changed = await self.store.choose_topics(
+            claims.workspace_id, claims.contact_id, wanted, proof=proof, request_id=_event_id("p", token, stamp)
+        )
+        if not changed:
+            return False
+        choice = ",".join(f"{topic}={wanted[topic]}" for topic in changed)
+        await self._publish(claims, "preferences_changed", _event_id("p", token, "topics", choice, stamp))
         return True
 
     async def _publish(self, claims: TokenClaims, kind: str, event_id: str) -> None:

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from html import escape
 
 from services.tracker.adapters.consent import SubscriptionTopic
 
-__all__ = ["invalid_link", "preferences", "unsubscribe_confirm", "unsubscribed"]
+__all__ = ["confirm_signup", "invalid_link", "preferences", "signup_confirmed", "unsubscribe_confirm", "unsubscribed"]
 
 _STYLE = (
     "body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#222}"
     "h1{font-size:1.4rem}button{font:inherit;padding:.5rem 1rem;border:1px solid #444;border-radius:4px;"
     "background:#222;color:#fff;cursor:pointer}button.quiet{background:#fff;color:#222}"
-    "form{margin:1rem 0}a{color:#0645ad}ul{padding-left:1.2rem}"
+    "form{margin:1rem 0}a{color:#0645ad}ul{padding-left:1.2rem}label{display:block;margin:.4rem 0}"
 )
 
 
@@ -61,10 +61,53 @@ def unsubscribed(preferences_url: str) -> str:
     )
 
 
+def confirm_signup(action: str) -> str:
+    """A GET shows this and confirms nothing: link scanners fetch every URL in a message."""
+    return _page(
+        "Confirm your sign-up",
+        "<p>Please confirm that you want to receive emails from this shop.</p>"
+        + _button(action, "Yes, confirm my address", name="confirm", value="yes"),
+    )
+
+
+def signup_confirmed(outcome: str, preferences_url: str) -> str:
+    if outcome == "expired":
+        return _page(
+            "This link has expired",
+            "<p>The confirmation link is too old, so nothing was changed. Please sign up again.</p>",
+        )
+    return _page(
+        "Thank you, you are confirmed",
+        "<p>Your address is confirmed. You can change what you receive at any time: "
+        f'<a href="{escape(preferences_url)}">email preferences</a>.</p>',
+    )
+
+
+def _topic_form(action: str, topics: Sequence[SubscriptionTopic], chosen: Set[str]) -> str:
+    boxes = "".join(
+        f'<label><input type="checkbox" name="topic" value="{escape(topic.topic)}"'
+        + (" checked" if topic.topic in chosen else "")
+        + f"> {escape(topic.name)}"
+        + (f" – {escape(topic.description)}" if topic.description else "")
+        + "</label>"
+        for topic in topics
+    )
+    return (
+        f'<form method="post" action="{escape(action)}"><fieldset><legend>What you receive</legend>{boxes}'
+        '</fieldset><p><button type="submit" name="action" value="topics">Save my choices</button></p></form>'
+    )
+
+
 def preferences(
-    action: str, *, subscribed: bool, reachable: bool, topics: Sequence[SubscriptionTopic], note: str = ""
+    action: str,
+    *,
+    subscribed: bool,
+    reachable: bool,
+    topics: Sequence[SubscriptionTopic],
+    chosen: Set[str] = frozenset(),
+    note: str = "",
 ) -> str:
-    """Subscribe or unsubscribe as a whole; topics, when the shop has them, are listed for context."""
+    """A checkbox per topic the shop offers, or leave everything at once; subscribe again after leaving."""
     parts = [f'<p role="status"><strong>{escape(note)}</strong></p>'] if note else []
     if not reachable:
         parts.append(
@@ -74,12 +117,8 @@ def preferences(
     elif subscribed:
         parts.append("<p>You receive marketing emails from this shop.</p>")
         if topics:
-            items = "".join(
-                f"<li>{escape(topic.name)}" + (f" – {escape(topic.description)}" if topic.description else "") + "</li>"
-                for topic in topics
-            )
-            parts.append(f"<p>They cover:</p><ul>{items}</ul>")
-        parts.append(_button(action, "Unsubscribe from everything", name="action", value="unsubscribe"))
+            parts.append(_topic_form(action, topics, chosen))
+        parts.append(_button(action, "Unsubscribe from everything", name="action", value="unsubscribe", quiet=True))
     else:
         parts.append("<p>You are unsubscribed from marketing emails from this shop.</p>")
         parts.append(_button(action, "Subscribe again", name="action", value="resubscribe", quiet=True))

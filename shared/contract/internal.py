@@ -41,10 +41,10 @@ class MessageStatus(FlowRef):
 
 
 class Engagement(FlowRef):
-    """A person opened, clicked or unsubscribed (tracker)."""
+    """A person opened, clicked, unsubscribed, changed their preferences or confirmed their address (tracker)."""
 
     message_id: str | None = None
-    kind: Literal["opened", "clicked", "unsubscribed", "preferences_changed"]
+    kind: Literal["opened", "clicked", "unsubscribed", "preferences_changed", "confirmed"]
     url: str | None = None
     machine: bool = Field(default=False, description="Privacy proxy or link scanner, not a person.")
     machine_reason: str | None = None

@@ -35,6 +35,8 @@ async def deliver_and_click(shop: httpx.AsyncClient, sender: Sender, stack: Real
     identified = await shop.post("/v1/contacts", json={"email": email, "first_name": "Ingrid", "locale": "en"})
     assert identified.status_code == 202, identified.text
     contact_id = identified.json()["contact_id"]
+    consented = await shop.put(f"/v1/contacts/{contact_id}/subscriptions", json={"subscriptions": {"*": True}})
+    assert consented.status_code == 200, consented.text
     async with sender.client() as api:
         published = await api.post("/v1/templates", json={"source": (EXAMPLES / "welcome-hello.yaml").read_text()})
         assert published.status_code in (200, 201)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Request
 from pydantic import BaseModel, Field
@@ -82,16 +82,21 @@ async def put_subscriptions(
         result = await change_subscriptions(
             connection, workspace_id, contact_id, changes, source="api", policy_version=body.policy_version
         )
+    # Flows listen on the engagement topic: an unsubscribe stops pending marketing steps now, and a
+    # topic change makes the scheduler re-check the contact's topic flows.
     if result.get("*") == "unsubscribed":
-        # Flows listen for unsubscribes on the engagement topic: pending marketing steps stop now.
+        kind: Literal["unsubscribed", "preferences_changed"] | None = "unsubscribed"
+    else:
+        kind = "preferences_changed" if set(result) - {"*"} else None
+    if kind is not None:
         now = datetime.now(UTC)
         notice = Engagement(
-            event_id=f"api-unsub-{uuid.uuid4().hex}",
+            event_id=f"api-{kind}-{uuid.uuid4().hex}",
             workspace_id=workspace_id,
             contact_id=contact_id,
             occurred_at=now,
             received_at=now,
-            kind="unsubscribed",
+            kind=kind,
         )
         await request.app.state.resources.producer.publish(ENGAGEMENT, [notice])
     return result

@@ -13,6 +13,8 @@ from typing import Any
 import asyncpg
 import orjson
 
+from services.scheduler.adapters.consent import subscriptions_of
+from services.scheduler.adapters.segments import memberships
 from services.scheduler.domain import ContactView, Event, SentMessage
 from services.scheduler.records import contact_view
 from shared.identity import identifier_hash
@@ -114,8 +116,10 @@ async def load_contact(
     history = await _history(connection, workspace_id, contact_id, now - timedelta(days=days), limit)
     suppression = await _suppression(connection, workspace_id, profile.get("email"))
     return contact_view(
-        workspace_id, contact_id, profile, signed_up_at=signed_up_at, history=history, suppression=suppression
-    )
+        workspace_id, contact_id, profile, signed_up_at=signed_up_at, history=history, suppression=suppression,
+        subscriptions=await subscriptions_of(connection, workspace_id, contact_id),
+        segments=await memberships(connection, workspace_id, contact_id),
+    )  # fmt: skip
 
 
 async def load_ledger(
@@ -202,7 +206,7 @@ async def update_profile(
 
 async def forget_contact(connection: asyncpg.Connection, contact_id: str) -> None:
     """Erasure: drop what flows kept about the contact (the enrollments have ended by now)."""
-    for table in ("contact_history", "contact_sends", "flow_contacts"):
+    for table in ("contact_history", "contact_sends", "flow_contacts", "segment_members", "held_entries"):
         await connection.execute(f"DELETE FROM {table} WHERE contact_id = $1", contact_id)
     await connection.execute("DELETE FROM timers WHERE contact_id = $1", contact_id)
 

@@ -18,12 +18,23 @@ from .engine import EventReceived, TimerFired, advance, pause, resume, start
 from .entry import EntryDecision, PastEnrollment, decide_entry, next_date_entry, triggered_by
 from .flow import Flow, Goal
 from .migration import migrate
-from .policy import FrequencyCap, PolicyVerdict, QuietHours, SentMessage, WorkspacePolicy, judge_send
+from .policy import (
+    AWAITING_CONFIRMATION,
+    FrequencyCap,
+    PolicyVerdict,
+    QuietHours,
+    SentMessage,
+    WorkspacePolicy,
+    judge_send,
+    marketing_consent,
+)
 from .schema import flow_json_schema, render_flow_schema
+from .segments import Segment, members_of, membership_events
 from .state import EnrollmentState, Waiting
 from .validation import FlowInvalid, FlowProblem, check_flow, load_flow
 
 __all__ = [
+    "AWAITING_CONFIRMATION",
     "Action",
     "CancelTimer",
     "ContactView",
@@ -43,6 +54,7 @@ __all__ = [
     "QuietHours",
     "RequestMessage",
     "ScheduleTimer",
+    "Segment",
     "SentMessage",
     "TimerFired",
     "Transition",
@@ -55,6 +67,9 @@ __all__ = [
     "flow_json_schema",
     "judge_send",
     "load_flow",
+    "marketing_consent",
+    "members_of",
+    "membership_events",
     "migrate",
     "next_date_entry",
     "pause",

@@ -12,11 +12,16 @@ MESSAGE_OPENED = "message_opened"
 MESSAGE_CLICKED = "message_clicked"
 UNSUBSCRIBED = "unsubscribed"
 SEGMENT_ENTERED = "segment_entered"
+SEGMENT_LEFT = "segment_left"
+CONFIRMED = "confirmed"
+PREFERENCES_CHANGED = "preferences_changed"
 ATTRIBUTE_CHANGED = "attribute_changed"
 ENROLL_REQUESTED = "enroll_requested"
 CONTACT_ERASED = "contact_erased"
 
 ContactStatus = Literal["subscribed", "unsubscribed", "bounced", "erased"]
+# One row of `contact_subscriptions`: `*` is marketing as a whole, any other key a subscription topic.
+SubscriptionStatus = Literal["pending", "subscribed", "unsubscribed", "expired"]
 
 
 class Event(BaseModel):
@@ -51,6 +56,9 @@ class ContactView(BaseModel):
     signed_up_at: datetime | None = None
     status: ContactStatus = "subscribed"
     unsubscribed_topics: frozenset[str] = frozenset()
+    # The contact's consent by topic; None means consent is not tracked (a simulation of someone
+    # subscribed to everything), an empty map means no marketing consent at all.
+    subscriptions: dict[str, SubscriptionStatus] | None = None
     attributes: dict[str, Any] = Field(default_factory=dict)
     tags: frozenset[str] = frozenset()
     segments: frozenset[str] = frozenset()

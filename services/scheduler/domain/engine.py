@@ -107,7 +107,7 @@ def _on_event(walk: Walk, event: Event) -> None:
         walk.record("goal_reached", state.step_id, goal.id)
         walk.finish("converted", f"goal {goal.id}", state.step_id)
         return
-    reason = forced_exit(flow, event)
+    reason = forced_exit(flow, event, walk.contact)
     if reason is not None:
         _cancel_waiting(walk)
         walk.finish("exited", reason, state.step_id)

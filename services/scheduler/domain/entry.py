@@ -11,7 +11,7 @@ from .contact import ENROLL_REQUESTED, SEGMENT_ENTERED, ContactView, Event
 from .expressions import holds, scope
 from .flow import Flow
 from .local_time import as_utc, local_date, localize, parse_moment, shift_years, zone
-from .policy import suppression
+from .policy import AWAITING_CONFIRMATION, suppression
 from .triggers import ApiTrigger, DateTrigger, EventTrigger, SegmentTrigger
 
 
@@ -30,6 +30,8 @@ class EntryDecision(BaseModel):
     enter: bool
     reason: str
     number: int = 0  # the enrollment number to pass to `engine.start` when entering
+    # Would enter but for a double opt-in still waiting: the caller keeps the trigger until confirmation.
+    hold: bool = False
 
 
 def triggered_by(flow: Flow, event: Event, contact: ContactView, now: datetime) -> bool:
@@ -61,7 +63,7 @@ def decide_entry(
     if event is not None and not triggered_by(flow, event, contact, now):
         return EntryDecision(enter=False, reason="no trigger matches this event")
     blocked = suppression(contact, "email", flow.category, flow.topic)
-    if blocked and blocked != "email address bounced":
+    if blocked and blocked not in ("email address bounced", AWAITING_CONFIRMATION):
         return EntryDecision(enter=False, reason=blocked)
     if any(p.active for p in past):
         return EntryDecision(enter=False, reason="already in this flow")
@@ -74,6 +76,8 @@ def decide_entry(
             return EntryDecision(enter=False, reason=f"entered on {latest:%Y-%m-%d}; once per period")
     if not holds(rule.audience, scope(contact, event, now)):
         return EntryDecision(enter=False, reason="not in the audience")
+    if blocked == AWAITING_CONFIRMATION:
+        return EntryDecision(enter=False, reason=blocked, hold=True)
     return EntryDecision(enter=True, reason="entered", number=len(past) + 1)
 
 

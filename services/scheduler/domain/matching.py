@@ -6,24 +6,28 @@ from datetime import datetime
 
 from .contact import (
     ATTRIBUTE_CHANGED,
+    CONFIRMED,
     CONTACT_ERASED,
     ENROLL_REQUESTED,
     MESSAGE_CLICKED,
     MESSAGE_OPENED,
+    PREFERENCES_CHANGED,
     SEGMENT_ENTERED,
+    SEGMENT_LEFT,
     UNSUBSCRIBED,
     ContactView,
     Event,
 )
 from .expressions import holds, scope
 from .flow import Flow, Goal
+from .policy import marketing_consent
 from .state import EnrollmentState
 from .steps import WaitForStep
 
 # Events the platform emits about a contact rather than ones the contact does in the shop.
 SYSTEM_EVENTS = frozenset(
-    {MESSAGE_OPENED, MESSAGE_CLICKED, UNSUBSCRIBED, SEGMENT_ENTERED, ATTRIBUTE_CHANGED}
-    | {ENROLL_REQUESTED, CONTACT_ERASED}
+    {MESSAGE_OPENED, MESSAGE_CLICKED, UNSUBSCRIBED, SEGMENT_ENTERED, SEGMENT_LEFT, ATTRIBUTE_CHANGED}
+    | {ENROLL_REQUESTED, CONTACT_ERASED, CONFIRMED, PREFERENCES_CHANGED}
 )
 
 
@@ -34,11 +38,14 @@ def reached_goal(flow: Flow, event: Event, contact: ContactView, now: datetime) 
     return None
 
 
-def forced_exit(flow: Flow, event: Event) -> str | None:
-    """Why this event ends the enrollment regardless of where it is: erasure, or an unsubscribe
-    that covers this flow (all marketing, or the flow's own topic)."""
+def forced_exit(flow: Flow, event: Event, contact: ContactView) -> str | None:
+    """Why this event ends the enrollment regardless of where it is: erasure, an unsubscribe that
+    covers this flow (all marketing, or the flow's own topic), or a preference change that leaves
+    the contact without consent to the flow's topic (`contact` holds the subscriptions after it)."""
     if event.type == CONTACT_ERASED:
         return "contact erased"
+    if event.type == PREFERENCES_CHANGED:
+        return marketing_consent(contact, flow.topic) if flow.category == "marketing" else None
     if event.type != UNSUBSCRIBED:
         return None
     topic = event.data.get("topic")

@@ -1,7 +1,8 @@
-"""Workspace rules that apply across every flow: suppression, grace delay, quiet hours, frequency caps.
+"""Workspace rules that apply across every flow: consent, suppression, grace delay, quiet hours, caps.
 
-Transactional messages skip the marketing rules (grace, quiet hours, caps, unsubscribes); nothing
-is sent to an erased contact or by email to a bounced address.
+Marketing needs consent: the contact's `*` subscription, and the flow's topic when it has one, must
+be `subscribed`. Transactional messages skip the marketing rules (consent, grace, quiet hours, caps);
+nothing is sent to an erased contact or by email to a bounced address.
 """
 
 from __future__ import annotations
@@ -68,7 +69,39 @@ class PolicyVerdict(_Model):
 
 
 SEND = PolicyVerdict(outcome="send")
+AWAITING_CONFIRMATION = "awaiting confirmation"
 _MAX_ROUNDS = 16
+
+
+def _scope_consent(contact: ContactView, scope: str) -> str | None:
+    subscriptions = contact.subscriptions
+    if subscriptions is None:
+        return None
+    what = "marketing" if scope == "*" else scope
+    match subscriptions.get(scope):
+        case "subscribed":
+            return None
+        case "pending":
+            return AWAITING_CONFIRMATION
+        case "unsubscribed":
+            return "contact unsubscribed" if scope == "*" else f"contact unsubscribed from {scope}"
+        case "expired":
+            return f"confirmation for {what} expired"
+        case _:
+            return f"no consent to {what}"
+
+
+def marketing_consent(contact: ContactView, topic: str | None) -> str | None:
+    """Why marketing on `topic` (None: the flow has no topic) may not go to the contact, or None."""
+    if contact.status == "unsubscribed":
+        return "contact unsubscribed"
+    if topic and topic in contact.unsubscribed_topics:
+        return f"contact unsubscribed from {topic}"
+    for scope in ("*", topic) if topic else ("*",):
+        missing = _scope_consent(contact, scope)
+        if missing:
+            return missing
+    return None
 
 
 def suppression(contact: ContactView, channel: Channel, category: Category, topic: str | None = None) -> str | None:
@@ -77,10 +110,8 @@ def suppression(contact: ContactView, channel: Channel, category: Category, topi
         return "contact erased"
     if contact.status == "bounced" and channel == "email":
         return "email address bounced"
-    if category == "marketing" and contact.status == "unsubscribed":
-        return "contact unsubscribed"
-    if category == "marketing" and topic and topic in contact.unsubscribed_topics:
-        return f"contact unsubscribed from {topic}"
+    if category == "marketing":
+        return marketing_consent(contact, topic)
     return None
 
 

@@ -16,7 +16,7 @@ from .expressions import holds, scope
 from .flow import Flow
 from .identity import message_id, pick_variant
 from .local_time import as_utc, zone
-from .policy import SentMessage, WorkspacePolicy, judge_send
+from .policy import SentMessage, WorkspacePolicy, judge_send, marketing_consent
 from .state import EnrollmentState, Waiting, WaitKind
 from .steps import (
     BranchStep,
@@ -161,8 +161,11 @@ class Walk:
         verdict = judge_send(self.policy, self.contact, self.ledger, step.channel, category, self.now, self.flow.topic)
         if verdict.outcome == "suppress":
             reason = verdict.reason or "suppressed"
+            # Without consent to a marketing flow's topic nothing later in it may go either: end it.
             if self.contact.status == "erased" or (
-                category == "marketing" and self.flow.category == "marketing" and self.contact.status == "unsubscribed"
+                category == "marketing"
+                and self.flow.category == "marketing"
+                and marketing_consent(self.contact, self.flow.topic) is not None
             ):
                 self.finish("exited", reason, step.id)
                 return None

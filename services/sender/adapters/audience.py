@@ -39,6 +39,25 @@ class Audience:
             return None
         return Consent(signed_up_on=row["occurred_at"].date(), source=str(row["origin"]))
 
+    async def lacks_consent(self, workspace_id: str, contact_id: str, topic: str | None) -> str | None:
+        """Why a marketing message may not go (no `subscribed` row for `*`, or for its topic), or None.
+
+        The scheduler already judged this; checking again here covers requests from elsewhere and
+        consent withdrawn while the request waited."""
+        rows = await self._pool.fetch(
+            "SELECT topic, status FROM contact_subscriptions WHERE workspace_id = $1 AND contact_id = $2 "
+            "AND topic = ANY($3::text[])",
+            workspace_id,
+            contact_id,
+            ["*", topic] if topic else ["*"],
+        )
+        found = {row["topic"]: row["status"] for row in rows}
+        for scope in ("*", topic) if topic else ("*",):
+            if found.get(scope) != "subscribed":
+                what = "marketing" if scope == "*" else f"topic {scope}"
+                return f"no consent to {what} ({found.get(scope, 'none')})"
+        return None
+
     async def suppressed(self, workspace_id: str, kind: IdentifierKind, address: str, *, marketing: bool) -> bool:
         """Scope `all` blocks every message; scope `marketing` (an unsubscribe) only marketing ones."""
         scopes = ["all", "marketing"] if marketing else ["all"]

@@ -18,6 +18,8 @@ from shared.identity import identifier_hash
 
 __all__ = ["ConsentStore", "Proof", "SubscriptionTopic", "Suppressed"]
 
+Confirmation = Literal["confirmed", "already", "expired"]
+
 Scope = Literal["marketing", "all"]
 
 _EMAIL_OF = "SELECT profile->>'email' FROM contacts WHERE workspace_id = $1 AND contact_id = $2"
@@ -51,6 +53,33 @@ ON CONFLICT (workspace_id, contact_id, topic)
 DO UPDATE SET status = EXCLUDED.status, expires_at = NULL, updated_at = now()
 """
 _SUPPRESSED = "SELECT scope, reason FROM suppressions WHERE workspace_id = $1 AND address_hash = $2"
+_SUBSCRIPTIONS = "SELECT topic, status FROM contact_subscriptions WHERE workspace_id = $1 AND contact_id = $2"
+# Only sign-ups still inside their confirmation window; the scheduler expires the others.
+_CONFIRM = """
+UPDATE contact_subscriptions SET status = 'subscribed', expires_at = NULL, updated_at = now()
+WHERE workspace_id = $1 AND contact_id = $2 AND status = 'pending' AND (expires_at IS NULL OR expires_at > now())
+RETURNING topic
+"""
+_CONFIRM_LEDGER = """
+INSERT INTO consent_ledger
+  (workspace_id, contact_id, action, scope, source, ip, user_agent, occurred_at, dedupe_key)
+SELECT $1, $2, 'confirm', topic, 'double_opt_in', $3, $4, now(), 'confirm:' || $5 || ':' || topic
+FROM unnest($6::text[]) AS topic
+ON CONFLICT ON CONSTRAINT consent_ledger_once DO NOTHING
+"""
+_TOPIC = """
+INSERT INTO contact_subscriptions (workspace_id, contact_id, topic, status) VALUES ($1, $2, $3, $4)
+ON CONFLICT (workspace_id, contact_id, topic)
+DO UPDATE SET status = EXCLUDED.status, expires_at = NULL, updated_at = now()
+WHERE contact_subscriptions.status IS DISTINCT FROM EXCLUDED.status
+RETURNING topic
+"""
+_TOPIC_LEDGER = """
+INSERT INTO consent_ledger
+  (workspace_id, contact_id, action, scope, source, ip, user_agent, occurred_at, dedupe_key)
+VALUES ($1, $2, $3, $4, 'preferences', $5, $6, now(), $7)
+ON CONFLICT ON CONSTRAINT consent_ledger_once DO NOTHING
+"""
 _TOPICS = "SELECT topic, name, description FROM subscription_topics WHERE workspace_id = $1 ORDER BY name"
 
 
@@ -149,6 +178,55 @@ class ConsentStore:
         await connection.execute(
             _LEDGER, workspace_id, contact_id, action, ledger_source, proof.ip, proof.user_agent, f"{action}:{dedupe}"
         )
+
+    async def confirm(
+        self, workspace_id: str, contact_id: str, email: str | None, *, proof: Proof, message_id: str
+    ) -> Confirmation:
+        """Double opt-in: pending subscriptions become subscribed, with a `confirm` ledger entry each
+        (time, IP, user agent). Confirming is a fresh grant, so it lifts the person's own earlier opt-out."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            topics = [row["topic"] for row in await connection.fetch(_CONFIRM, workspace_id, contact_id)]
+            if not topics:
+                status = await connection.fetchval(
+                    "SELECT status FROM contact_subscriptions WHERE workspace_id = $1 AND contact_id = $2 "
+                    "AND topic = '*'",
+                    workspace_id,
+                    contact_id,
+                )
+                return "already" if status == "subscribed" else "expired"
+            await connection.execute(
+                _CONFIRM_LEDGER, workspace_id, contact_id, proof.ip, proof.user_agent, message_id, topics
+            )
+            if email is not None:
+                await connection.execute(_RESUBSCRIBE, workspace_id, identifier_hash(workspace_id, "email", email))
+        return "confirmed"
+
+    async def subscriptions(self, workspace_id: str, contact_id: str) -> dict[str, str]:
+        rows = await self._pool.fetch(_SUBSCRIPTIONS, workspace_id, contact_id)
+        return {row["topic"]: row["status"] for row in rows}
+
+    async def choose_topics(
+        self, workspace_id: str, contact_id: str, wanted: dict[str, bool], *, proof: Proof, request_id: str
+    ) -> list[str]:
+        """Subscribe to or leave each topic, with a ledger entry (source `preferences`) per topic that
+        changed; returns the topics that changed."""
+        changed: list[str] = []
+        async with self._pool.acquire() as connection, connection.transaction():
+            rows = await connection.fetch(_SUBSCRIPTIONS, workspace_id, contact_id)
+            current = {row["topic"]: row["status"] for row in rows}
+            for topic, subscribed in sorted(wanted.items()):
+                if not subscribed and current.get(topic) not in ("subscribed", "pending"):
+                    continue  # never chosen: nothing to withdraw
+                status = "subscribed" if subscribed else "unsubscribed"
+                if await connection.fetchval(_TOPIC, workspace_id, contact_id, topic, status) is None:
+                    continue
+                action = "grant" if subscribed else "withdraw"
+                await connection.execute(
+                    _TOPIC_LEDGER, workspace_id, contact_id, action, topic, proof.ip, proof.user_agent,
+                    f"{action}:{request_id}:{topic}",
+                )  # fmt: skip
+                changed.append(topic)
+        return changed
 
     async def suppressed(self, workspace_id: str, email: str) -> Suppressed:
         rows = await self._pool.fetch(_SUPPRESSED, workspace_id, identifier_hash(workspace_id, "email", email))

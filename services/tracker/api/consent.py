@@ -1,4 +1,4 @@
-"""Unsubscribe (`/u/…`) and preferences (`/p/…`) pages.
+"""Unsubscribe (`/u/…`), preferences (`/p/…`) and sign-up confirmation (`/f/…`) pages.
 
 A GET only shows a page: scanners and previews fetch every link, so only a POST (the
 page's button, or a mailbox provider's RFC 8058 one-click request) changes anything.
@@ -92,14 +92,38 @@ def consent_router(keys: KeyRing, public_url: str) -> APIRouter:
             return invalid_link_response()
         note = ""
         if request.method == "POST":
-            action = (await request.form()).get("action")
+            form = await request.form()
+            action = form.get("action")
             if action == "unsubscribe":
                 await consent.unsubscribe(claims, token, source="preferences", proof=_proof(request))
                 note = "You are unsubscribed."
             elif action == "resubscribe":
                 await consent.resubscribe(claims, token, proof=_proof(request))
                 note = "You are subscribed again."
+            elif action == "topics":
+                chosen = set(form.getlist("topic"))
+                offered = await consent.store.topics(claims.workspace_id)
+                wanted = {topic.topic: topic.topic in chosen for topic in offered}
+                await consent.choose_topics(claims, token, wanted, proof=_proof(request))
+                note = "Your choices are saved."
         return await _preferences_page(consent, claims, f"{base}/p/{token}", note)
+
+    @router.get("/f/{token}")
+    async def confirm_page(token: str) -> Response:
+        try:
+            keys.verify(token, TokenKind.CONFIRM)
+        except TokenError:
+            return invalid_link_response()
+        return _html(pages.confirm_signup(f"{base}/f/{token}"))
+
+    @router.post("/f/{token}")
+    async def confirm(consent: ConsentDep, request: Request, token: str) -> Response:
+        try:
+            claims = keys.verify(token, TokenKind.CONFIRM)
+        except TokenError:
+            return invalid_link_response()
+        outcome = await consent.confirm(claims, proof=_proof(request))
+        return _html(pages.signup_confirmed(outcome, preferences_url(claims)))
 
     return router
 
@@ -111,8 +135,15 @@ async def _preferences_page(consent: Consent, claims: TokenClaims, action: str, 
         return _html(pages.preferences(action, subscribed=False, reachable=False, topics=[], note=note))
     state = await store.suppressed(claims.workspace_id, email)
     topics = await store.topics(claims.workspace_id)
+    subscriptions = await store.subscriptions(claims.workspace_id, claims.contact_id)
+    chosen = {topic for topic, status in subscriptions.items() if status in ("subscribed", "pending")}
     return _html(
         pages.preferences(
-            action, subscribed=not state.marketing, reachable=not state.everything, topics=topics, note=note
+            action,
+            subscribed=not state.marketing,
+            reachable=not state.everything,
+            topics=topics,
+            chosen=chosen,
+            note=note,
         )
     )

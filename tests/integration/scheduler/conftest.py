@@ -87,7 +87,8 @@ class Shop:
         return dataclasses.replace(self.stack, topic_prefix=self.topic_prefix)
 
     async def signup(self, email: str, **fields: Any) -> str:
-        body = {"type": "signup", "contact": {"email": email}, **fields}
+        """A sign-up that agrees to marketing (subscribed at once: these workspaces have double opt-in off)."""
+        body = {"type": "signup", "contact": {"email": email}, "consent": {"marketing": True}, **fields}
         response = await self.ingest.post("/v1/events", json=body)
         assert response.status_code == 202, response.text
         return str(response.json()["event_id"])
@@ -137,14 +138,15 @@ async def set_policy(scheduler: httpx.AsyncClient, policy: dict[str, Any]) -> No
 
 
 async def new_workspace(stack: RealStack) -> tuple[str, str]:
-    """A workspace and key of the test's own, with marketing rules off."""
+    """A workspace and key of the test's own, with marketing rules and double opt-in off."""
     workspace_id = f"flows-{secrets.token_hex(4)}"
     connection = await asyncpg.connect(stack.database_url)
     try:
         await ensure_workspace(connection, workspace_id, "Flows test shop")
         key = await create_key(connection, workspace_id, "tests")
         await connection.execute(
-            "UPDATE workspaces SET settings = jsonb_build_object('flow_policy', $2::jsonb) WHERE id = $1",
+            "UPDATE workspaces SET settings = jsonb_build_object('flow_policy', $2::jsonb, 'double_opt_in', false) "
+            "WHERE id = $1",
             workspace_id,
             json.dumps(NO_RULES),
         )

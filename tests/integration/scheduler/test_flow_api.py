@@ -117,6 +117,9 @@ async def test_a_date_trigger_set_on_the_profile_enters_the_contact_when_it_come
         json={"email": f"{uuid.uuid4().hex[:10]}@example.com", "attributes": {"demo_at": due.isoformat()}},
     )
     assert identified.status_code == 202, identified.text
+    contact_id = identified.json()["contact_id"]
+    consented = await shop.ingest.put(f"/v1/contacts/{contact_id}/subscriptions", json={"subscriptions": {"*": True}})
+    assert consented.status_code == 200, consented.text
     [message] = await shop.requested(1, settle=1.0)
     assert (message["contact_id"], message["template_id"]) == (identified.json()["contact_id"], "reminder")
     assert datetime.fromisoformat(message["occurred_at"]) >= due

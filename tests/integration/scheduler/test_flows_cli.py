@@ -40,7 +40,7 @@ def test_publish_list_and_operate_flows_from_the_command_line(workspace: str, tm
     )
 
     edited = tmp_path / "welcome-series.yaml"
-    edited.write_text((examples / "welcome-series.yaml").read_text().replace("duration: 10m", "duration: 15m"))
+    edited.write_text((examples / "welcome-series.yaml").read_text().replace("duration: 5d", "duration: 6d"))
     assert "published welcome-series v2" in flows("publish", str(edited), "--workspace", workspace)
 
     assert "paused welcome-series" in flows("pause", "welcome-series", "--workspace", workspace)

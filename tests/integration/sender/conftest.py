@@ -73,7 +73,8 @@ class Sender:
     async def publish_example(self, template_id: str) -> None:
         await self.runtime.templates.publish(WORKSPACE, (EXAMPLES / f"{template_id}.yaml").read_text())
 
-    async def contact(self, **profile: Any) -> str:
+    async def contact(self, *, consent: bool = True, **profile: Any) -> str:
+        """A stored contact; with `consent`, one subscribed to marketing (its `*` subscription)."""
         contact_id = f"c-{uuid.uuid4().hex[:10]}"
         await self.db.execute(
             "INSERT INTO contacts (workspace_id, contact_id, profile) VALUES ($1, $2, $3::jsonb)",
@@ -81,7 +82,19 @@ class Sender:
             contact_id,
             json.dumps(profile),
         )
+        if consent:
+            await self.subscribe(contact_id)
         return contact_id
+
+    async def subscribe(self, contact_id: str, topic: str = "*", status: str = "subscribed") -> None:
+        await self.db.execute(
+            "INSERT INTO contact_subscriptions (workspace_id, contact_id, topic, status) VALUES ($1, $2, $3, $4) "
+            "ON CONFLICT (workspace_id, contact_id, topic) DO UPDATE SET status = EXCLUDED.status",
+            WORKSPACE,
+            contact_id,
+            topic,
+            status,
+        )
 
     async def unsubscribe(self, email: str, scope: str = "marketing") -> None:
         await self.db.execute(

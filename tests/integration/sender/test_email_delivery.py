@@ -124,6 +124,30 @@ async def test_an_unsubscribed_contact_gets_transactional_mail_but_no_marketing(
     assert mail.message["List-Unsubscribe"] is None
 
 
+async def test_marketing_needs_consent_to_marketing_and_to_the_message_topic(sender: Sender) -> None:
+    await sender.publish_example("welcome-hello")
+    await sender.publish_example("webinar-confirmed")
+    never_asked = await sender.contact(email=address(), consent=False)
+    pending = await sender.contact(email=address(), consent=False)
+    await sender.subscribe(pending, status="pending")
+    newsletter_only = await sender.contact(email=address())
+    await sender.subscribe(newsletter_only, "newsletter")
+
+    no_consent = await sender.request(never_asked, "welcome-hello")
+    unconfirmed = await sender.request(pending, "welcome-hello")
+    offers = await sender.request(newsletter_only, "welcome-hello", topic="offers")
+    newsletter = await sender.request(newsletter_only, "welcome-hello", topic="newsletter")
+    receipt = await sender.request(never_asked, "webinar-confirmed", category="transactional")
+
+    assert (await sender.settled(no_consent.event_id, "suppressed"))["last_reply"] == "no consent to marketing (none)"
+    assert (await sender.settled(unconfirmed.event_id, "suppressed"))["last_reply"] == (
+        "no consent to marketing (pending)"
+    )
+    assert (await sender.settled(offers.event_id, "suppressed"))["last_reply"] == "no consent to topic offers (none)"
+    await sender.settled(newsletter.event_id, "sent")
+    await sender.settled(receipt.event_id, "sent")
+
+
 async def test_contacts_without_an_address_or_erased_are_not_mailed(sender: Sender) -> None:
     await sender.publish_example("welcome-hello")
     nameless = await sender.contact(first_name="No address")

@@ -63,6 +63,12 @@ async def test_shutdown_finishes_the_send_in_flight_and_commits(stack: RealStack
         WORKSPACE,
         contact,
     )
+    await db.execute(
+        "INSERT INTO contact_subscriptions (workspace_id, contact_id, topic, status) "
+        "VALUES ($1, $2, '*', 'subscribed')",
+        WORKSPACE,
+        contact,
+    )
     try:
         async with contextlib.AsyncExitStack() as running:
             app = create_app(settings)

@@ -16,7 +16,8 @@ def test_welcome_series_follows_up_by_experience_level_when_welcome_was_opened()
     timeline = run("welcome-series", who, [SIGNUP, {"type": "message_opened", "after": "3h", "step": "welcome"}])
     assert lines(timeline) == [
         "2025-03-03 09:30 entered - signup",
-        "2025-03-03 09:30 message confirm email welcome-confirm (transactional)",
+        # The confirmation email came from ingest at sign-up; the grace delay covers accidental sign-ups.
+        "2025-03-03 09:30 held    welcome grace delay of 10m after sign-up",
         "2025-03-03 09:40 message welcome email welcome-hello (marketing)",
         "2025-03-05 09:40 message resources-expert email welcome-day2-expert (marketing)",
         "2025-03-10 09:40 message check-in email welcome-checkin (marketing)",
@@ -39,14 +40,13 @@ def test_welcome_series_business_owner_gets_roi_resources() -> None:
     assert "2025-03-05 09:40 message resources-business email welcome-day2-business (marketing)" in lines(timeline)
 
 
-def test_late_evening_signup_gets_confirmation_now_and_welcome_after_quiet_hours() -> None:
+def test_late_evening_signup_gets_welcome_after_quiet_hours() -> None:
     late = START + timedelta(hours=11, minutes=30)  # 21:00 in Oslo
     who = contact(signed_up_at=late, attributes={"experience": "beginner"})
     timeline = run("welcome-series", who, [SIGNUP], days=3, start=late)
     assert lines(timeline)[:5] == [
         "2025-03-03 21:00 entered - signup",
-        "2025-03-03 21:00 message confirm email welcome-confirm (transactional)",
-        "2025-03-03 21:10 held    welcome quiet hours 21:00-08:00",
+        "2025-03-03 21:00 held    welcome grace delay of 10m after sign-up; quiet hours 21:00-08:00",
         "2025-03-04 08:00 message welcome email welcome-hello (marketing)",
         "2025-03-06 08:00 message other-angle email welcome-other-angle (marketing)",
     ]

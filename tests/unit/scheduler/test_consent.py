@@ -1,0 +1,96 @@
+"""Consent in the engine: double opt-in holds entries, topics gate marketing, preference changes end flows."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from services.scheduler.domain import (
+    AWAITING_CONFIRMATION,
+    EventReceived,
+    TimerFired,
+    WorkspacePolicy,
+    advance,
+    decide_entry,
+    judge_send,
+    load_flow,
+    marketing_consent,
+    start,
+)
+
+from .support import contact, event
+
+NOW = datetime(2025, 6, 2, 10, 0, tzinfo=UTC)
+NO_RULES = WorkspacePolicy()
+
+
+def flow(category: str = "marketing", topic: str | None = "offers") -> str:
+    lines = ["id: f", "name: F", f"category: {category}", "triggers: [{type: event, event: signup}]"]
+    lines += [f"topic: {topic}"] if topic else []
+    lines += ["steps:", "  - {id: wait, type: wait, duration: 1d}", "  - {id: mail, type: send, template: t}"]
+    return "\n".join(lines) + "\n"
+
+
+def test_marketing_needs_a_subscribed_star_and_the_flow_topic() -> None:
+    both = contact(subscriptions={"*": "subscribed", "offers": "subscribed"})
+    assert marketing_consent(both, "offers") is None
+    assert marketing_consent(both, None) is None
+    assert marketing_consent(contact(subscriptions={"*": "subscribed"}), "offers") == "no consent to offers"
+    assert marketing_consent(contact(subscriptions={}), None) == "no consent to marketing"
+    assert marketing_consent(contact(subscriptions={"*": "pending"}), "offers") == AWAITING_CONFIRMATION
+    assert marketing_consent(contact(subscriptions={"*": "expired"}), None) == "confirmation for marketing expired"
+    left = contact(subscriptions={"*": "subscribed", "offers": "unsubscribed"})
+    assert marketing_consent(left, "offers") == "contact unsubscribed from offers"
+
+
+def test_consent_not_tracked_means_a_simulated_subscriber() -> None:
+    assert marketing_consent(contact(), "offers") is None
+
+
+def test_transactional_mail_ignores_consent_but_not_erasure() -> None:
+    nobody = contact(subscriptions={})
+    assert judge_send(NO_RULES, nobody, [], "email", "transactional", NOW).outcome == "send"
+    assert judge_send(NO_RULES, nobody, [], "email", "marketing", NOW).outcome == "suppress"
+    erased = contact(subscriptions={}, status="erased")
+    assert judge_send(NO_RULES, erased, [], "email", "transactional", NOW).outcome == "suppress"
+
+
+def test_an_unconfirmed_signup_holds_a_marketing_entry_but_not_a_transactional_one() -> None:
+    pending = contact(subscriptions={"*": "pending", "offers": "pending"})
+    signup = event("signup", NOW)
+    held = decide_entry(load_flow(flow()), pending, NOW, [], signup)
+    assert not held.enter and held.hold and held.reason == AWAITING_CONFIRMATION
+    assert decide_entry(load_flow(flow("transactional", None)), pending, NOW, [], signup).enter
+    confirmed = contact(subscriptions={"*": "subscribed", "offers": "subscribed"})
+    assert decide_entry(load_flow(flow()), confirmed, NOW, [], signup).enter
+
+
+def test_contacts_without_consent_do_not_enter_marketing_flows_and_are_not_held() -> None:
+    decision = decide_entry(
+        load_flow(flow()), contact(subscriptions={"*": "subscribed"}), NOW, [], event("signup", NOW)
+    )
+    assert not decision.enter and not decision.hold and decision.reason == "no consent to offers"
+
+
+def test_a_preference_change_ends_only_the_flow_whose_topic_was_left() -> None:
+    before = contact(subscriptions={"*": "subscribed", "offers": "subscribed", "news": "subscribed"})
+    offers, news = load_flow(flow(topic="offers")), load_flow(flow(topic="news"))
+    in_offers = start(offers, before, NOW, "e-1", policy=NO_RULES)
+    in_news = start(news, before, NOW, "e-2", policy=NO_RULES)
+    after = contact(subscriptions={"*": "subscribed", "offers": "unsubscribed", "news": "subscribed"})
+    changed = EventReceived(event=event("preferences_changed", NOW + timedelta(hours=1)))
+    left = advance(offers, in_offers.state, changed, NOW + timedelta(hours=1), after, NO_RULES)
+    kept = advance(news, in_news.state, changed, NOW + timedelta(hours=1), after, NO_RULES)
+    assert left.state.status == "exited" and left.state.exit_reason == "contact unsubscribed from offers"
+    assert kept.state.active and kept.actions == ()
+
+
+def test_a_send_without_consent_ends_a_marketing_flow() -> None:
+    subscribed = contact(subscriptions={"*": "subscribed", "offers": "subscribed"})
+    offers = load_flow(flow())
+    begun = start(offers, subscribed, NOW, "e-1", policy=NO_RULES)
+    assert begun.state.waiting is not None
+    withdrawn = contact(subscriptions={"*": "subscribed", "offers": "unsubscribed"})
+    later = NOW + timedelta(days=1)
+    fired = advance(offers, begun.state, TimerFired(timer_id=begun.state.waiting.timer_id), later, withdrawn, NO_RULES)
+    assert fired.state.status == "exited" and fired.state.exit_reason == "contact unsubscribed from offers"
+    assert not [a for a in fired.actions if a.kind == "request_message"]
