@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
+
+
+def stop_with_parent() -> None:
+    """Linux: the child gets SIGTERM when its parent dies, even by SIGKILL, so nothing is left running."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def free_port() -> int:
@@ -42,6 +53,7 @@ class TansuBroker:
             stdout=log,
             stderr=log,
             start_new_session=True,
+            preexec_fn=stop_with_parent,
         )
         deadline = time.monotonic() + timeout
         while not port_open(self.port):

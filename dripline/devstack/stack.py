@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from dripline.devstack.broker import TansuBroker, port_open
+from dripline.devstack.broker import TansuBroker, port_open, stop_with_parent
 from dripline.devstack.postgres import ensure_database, start_embedded, with_database
 from shared.db.migrate import upgrade
 from shared.kafka.admin import ensure_topics
@@ -139,7 +139,14 @@ class LocalStack:
 
     def spawn(self, child: Child) -> None:
         log = open(self.logs_dir / f"{child.name}.log", "ab")  # noqa: SIM115 - the child owns it
-        child.process = subprocess.Popen(child.command, env=self.env, stdout=log, stderr=log, start_new_session=True)
+        child.process = subprocess.Popen(
+            child.command,
+            env=self.env,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            preexec_fn=stop_with_parent,
+        )
         child.started_at = time.monotonic()
 
     def wait_healthy(self, timeout: float = 40.0) -> list[str]:
