@@ -15,6 +15,7 @@ from rich.table import Table
 from dripline.contacts_cli import contacts_app
 from dripline.flows_cli import flows_app
 from dripline.keys_cli import keys_app
+from dripline.report_cli import report_app
 from dripline.templates_cli import templates_app
 from shared.settings import CommonSettings, DevStackSettings
 
@@ -23,6 +24,7 @@ app.add_typer(keys_app, name="keys", help="Workspace API keys.")
 app.add_typer(flows_app, name="flows", help="Validate, simulate and publish flows.")
 app.add_typer(contacts_app, name="contacts", help="Import lists, export or erase a contact.")
 app.add_typer(templates_app, name="templates")
+app.add_typer(report_app, name="report", help="Flow performance, A/B variants and cohorts.")
 console = Console()
 
 

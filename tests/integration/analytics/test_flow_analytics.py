@@ -14,8 +14,12 @@ from typing import Any
 
 import httpx
 import pytest
+from rich.console import Console
+from typer.testing import CliRunner
 
+from dripline import report_cli
 from dripline.devstack.inbox import ReceivedMail
+from dripline.report_cli import report_app
 from shared.contract import Engagement
 from shared.contract.topics import ENGAGEMENT, MESSAGES_REQUESTED, MESSAGES_STATUS, TRANSITIONS, Topic
 from shared.kafka.consumer import Incoming
@@ -247,6 +251,27 @@ async def test_the_dashboard_shows_the_api_numbers_in_chromium(shop: Shop, drive
             await page.screenshot(path=str(ROOT / "docs" / "dashboard.png"), full_page=True)
         finally:
             await browser.close()
+
+
+def test_the_report_command_prints_the_funnel_the_ab_verdict_and_cohorts(
+    shop: Shop, driven: Driven, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", shop.stack.database_url)
+    monkeypatch.setattr(report_cli, "console", Console(width=200))
+
+    def report(*args: str) -> str:
+        result = CliRunner().invoke(report_app, [*args, "--workspace", shop.workspace_id])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert "subject-test" in report("flows")
+    funnel = report("flow", "subject-test")
+    for step in STEPS:
+        line = next(line for line in funnel.splitlines() if f" {step} " in line)
+        assert str(driven.expected[step]["delivered"]) in line and str(driven.expected[step]["opened"]) in line
+    assert "a is better" in report("ab", "subject-test")
+    cohorts = report("cohorts", "--flow", "subject-test")
+    assert "subject-test" in cohorts and str(READERS) in cohorts
 
 
 async def test_the_declared_winner_goes_to_new_entrants_only(shop: Shop, driven: Driven) -> None:
