@@ -14,6 +14,8 @@ from bench.inbox import InboxProcess
 from bench.processes import ServiceProcess
 from bench.sizes import BenchContext
 from bench.stack import WORKSPACE
+from services.ingest.adapters.consent import record_consent
+from services.ingest.importer import import_consent
 from services.sender.adapters.templates import TemplateStore
 from services.sender.domain.bench import EXAMPLE_TEMPLATE, render_rate
 from services.sender.domain.template import load_template
@@ -43,7 +45,8 @@ def profile(n: int, run: str) -> dict[str, Any]:
 
 
 async def seed_contacts(database_url: str, count: int, run: str) -> None:
-    """Contacts with an email address, and the template, as ingest and a publish would leave them."""
+    """Contacts with an email address and marketing consent, and the template, as an import and a publish
+    would leave them: the request is marketing mail, which goes only to subscribed contacts."""
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
     assert pool is not None
     try:
@@ -54,6 +57,10 @@ async def seed_contacts(database_url: str, count: int, run: str) -> None:
             "ON CONFLICT (workspace_id, contact_id) DO UPDATE SET profile = excluded.profile",
             rows,
         )
+        consent = import_consent([], None, datetime.now(UTC))
+        async with pool.acquire() as connection, connection.transaction():
+            for n in range(count):
+                await record_consent(connection, WORKSPACE, f"{run}-{n}", f"{run}-import-{n}", consent)
     finally:
         await pool.close()
 
