@@ -298,6 +298,10 @@ async def test_unsubscribing_cancels_pending_steps_of_every_flow_within_seconds(
         "SELECT count(*) FROM timers WHERE contact_id = $1 AND kind = 'step'", contact_id
     )
     assert timers == 0
+    history = (await shop.shop.get(f"/v1/contacts/{contact_id}")).json()["consent_history"]
+    assert [(h["action"], h["scope"], h["source"]) for h in history if h["action"] == "withdraw"] == [
+        ("withdraw", "*", "one_click")
+    ]
 
 
 async def test_export_then_erasure_after_flows_ran_leaves_no_personal_data_and_reimport_is_suppressed(

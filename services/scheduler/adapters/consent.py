@@ -1,22 +1,20 @@
-"""Consent as flows see it: the contact's subscriptions, entries held for a double opt-in, expiry.
+"""Consent as flows see it: entries held for a double opt-in, and expiry of unconfirmed sign-ups.
 
 Ingest and the tracker write `contact_subscriptions` and the consent ledger; the scheduler reads the
-subscriptions (they decide marketing), keeps the flow entries that wait for a confirmation, and
-expires sign-ups nobody confirmed in time.
+subscriptions with the contact (they decide marketing), keeps the flow entries that wait for a
+confirmation, and expires sign-ups nobody confirmed in time.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 import orjson
 
 from services.scheduler.domain import Event
 
-_SUBSCRIPTIONS = "SELECT topic, status FROM contact_subscriptions WHERE workspace_id = $1 AND contact_id = $2"
 # The first trigger is kept: the flow starts as if it had happened at confirmation.
 _HOLD = """
 INSERT INTO held_entries (workspace_id, contact_id, flow_id, trigger_event, held_at)
@@ -49,11 +47,6 @@ class HeldEntry:
     flow_id: str
     trigger: Event
     held_at: datetime
-
-
-async def subscriptions_of(connection: asyncpg.Connection, workspace_id: str, contact_id: str) -> dict[str, Any]:
-    rows = await connection.fetch(_SUBSCRIPTIONS, workspace_id, contact_id)
-    return {row["topic"]: row["status"] for row in rows}
 
 
 async def hold_entry(
