@@ -8,10 +8,12 @@ from fastapi import FastAPI
 
 from services.ingest.api import contacts, events, topics
 from services.ingest.api.errors import install_error_handlers
+from services.ingest.api.fastpath import EventFastPath
 from services.ingest.intake import Intake
 from shared.http import BodyLimit
 from shared.service import Resources, create_service_app
 from shared.settings import IngestSettings
+from shared.workspaces import ApiKeys
 
 DESCRIPTION = """
 Shops post what their customers do. Every accepted event is on the broker before
@@ -24,6 +26,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     settings = settings or IngestSettings()
 
     async def start_intake(resources: Resources) -> Callable[[], Awaitable[None]] | None:
+        app.state.api_keys = ApiKeys(resources.pool)
         app.state.intake = Intake(resources.pool, resources.producer, settings)
         return None
 
@@ -39,5 +42,6 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     app.include_router(events.router)
     app.include_router(contacts.router)
     app.include_router(topics.router)
+    app.add_middleware(EventFastPath, state=lambda: app.state)
     app.add_middleware(BodyLimit, max_bytes=settings.ingest_max_body_bytes)
     return app

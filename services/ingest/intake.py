@@ -8,7 +8,6 @@ and profile merges are idempotent.
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -26,6 +25,7 @@ from services.ingest.domain.records import contact_record, event_record
 from services.ingest.domain.requests import ActivityIn, CartIn, ContactRef, PurchaseIn, SignupIn, TrackIn
 from shared.contact_data import erase_contact
 from shared.contract.topics import CONTACTS, MESSAGES_REQUESTED
+from shared.ids import new_id
 from shared.kafka.producer import OutgoingRecord, Producer
 from shared.settings import CommonSettings
 from shared.tokens import key_ring_from_setting
@@ -62,7 +62,7 @@ class Intake:
                 if profile_record is not None:
                     records.append(profile_record[0])
                     pending_profiles.append(profile_record[1])
-            event_id = event.event_id or uuid.uuid4().hex
+            event_id = event.event_id or new_id()
             topic, record = event_record(
                 event, workspace_id=workspace_id, contact_id=contact_id, event_id=event_id, received_at=received_at
             )
@@ -121,7 +121,7 @@ class Intake:
             profile,
             workspace_id=workspace_id,
             contact_id=contact_id,
-            change_id=uuid.uuid4().hex,
+            change_id=new_id(),
             received_at=received_at,
         )
         await self._producer.send_all([OutgoingRecord.of(topic, record)])

@@ -7,7 +7,7 @@ possible on retry and every consumer drops them by event id.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaProducer
@@ -32,6 +32,14 @@ class OutgoingRecord:
     def of(cls, topic: Topic, record: BaseModel, key: str | None = None) -> OutgoingRecord:
         record_key = key if key is not None else str(getattr(record, topic.key))
         return cls(topic, record_key, encode_value(record), headers_for(record))
+
+
+async def _outcome(future: Awaitable[object]) -> object:
+    """One send's result, or the error it failed with (as gather(return_exceptions=True) gives)."""
+    try:
+        return await future
+    except KafkaError as error:
+        return error
 
 
 class Producer:
@@ -76,7 +84,11 @@ class Producer:
             # The client fails a batch it could not deliver within request_timeout_ms and then never
             # sends it, so waiting for that verdict (not cutting it short) means a 503 is final.
             # The outer bound is only a backstop.
-            outcomes = await asyncio.wait_for(asyncio.gather(*futures, return_exceptions=True), self._timeout * 2 + 1)
+            async with asyncio.timeout(self._timeout * 2 + 1):
+                if len(futures) == 1:
+                    outcomes = [await _outcome(futures[0])]
+                else:
+                    outcomes = await asyncio.gather(*futures, return_exceptions=True)
         except (KafkaError, OSError, TimeoutError) as error:
             raise BrokerUnavailable(f"broker did not acknowledge: {error!r}") from error
         failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]

@@ -153,3 +153,12 @@ async def test_an_oversize_body_gets_413(shop: httpx.AsyncClient) -> None:
     body = event_of("track", name="huge", properties={"blob": "x" * 2_100_000})
     response = await shop.post("/v1/events", json=body)
     assert response.status_code == 413
+
+
+async def test_the_api_docs_describe_every_event_type_with_an_example(shop: httpx.AsyncClient) -> None:
+    spec = (await shop.get("/openapi.json")).json()
+    post = spec["paths"]["/v1/events"]["post"]
+    examples = post["requestBody"]["content"]["application/json"]["examples"]
+    assert {"signup", "purchase", "cart_abandoned", "form_submitted", "track"} <= set(examples)
+    assert "/v1/events/batch" in spec["paths"] and "/v1/contacts" in spec["paths"]
+    assert (await shop.get("/docs")).status_code == 200
