@@ -12,9 +12,10 @@ from collections import OrderedDict
 
 import asyncpg
 
-from shared.identity import IdentifierKind, identifier_hash
+from shared.identity import IdentifierKind, identifier_hash, normalise
 
-CacheKey = tuple[str, IdentifierKind, bytes]
+CacheKey = tuple[str, IdentifierKind, str]
+HashedKey = tuple[str, IdentifierKind, bytes]
 
 _LOOKUP = """
 SELECT kind, contact_id FROM contact_identities
@@ -35,17 +36,20 @@ class ContactResolver:
 
     async def resolve(self, workspace_id: str, identifiers: list[tuple[IdentifierKind, str]]) -> str:
         """The contact id for these identifiers, strongest first; new identifiers are attached to it."""
-        keys = [(workspace_id, kind, identifier_hash(workspace_id, kind, value)) for kind, value in identifiers]
+        # The in-memory cache is keyed by the normalised identifier (no hashing on the hot path);
+        # only the database sees hashes.
+        keys = [(workspace_id, kind, normalise(kind, value)) for kind, value in identifiers]
         cached = [self._cache.get(key) for key in keys]
         if all(cached):
             self._touch(keys)
             return str(cached[0])
-        contact_id = await self._resolve_in_db(workspace_id, keys)
+        hashed = [(ws, kind, identifier_hash(ws, kind, value)) for ws, kind, value in keys]
+        contact_id = await self._resolve_in_db(workspace_id, hashed)
         for key in keys:
             self._remember(key, contact_id)
         return contact_id
 
-    async def _resolve_in_db(self, workspace_id: str, keys: list[CacheKey]) -> str:
+    async def _resolve_in_db(self, workspace_id: str, keys: list[HashedKey]) -> str:
         kinds = [kind for _, kind, _ in keys]
         hashes = [value_hash for _, _, value_hash in keys]
         async with self._pool.acquire() as connection, connection.transaction():

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Body, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from services.ingest.api.errors import describe
@@ -15,6 +16,7 @@ from shared.api_auth import WorkspaceDep
 
 router = APIRouter(prefix="/v1", tags=["events"])
 _EVENT = TypeAdapter(EventIn)
+_EVENTS = TypeAdapter(list[EventIn])
 
 
 class Accepted(BaseModel):
@@ -71,23 +73,35 @@ async def post_batch(request: Request, workspace_id: WorkspaceDep, batch: BatchI
             {"error": "batch_too_large", "errors": [{"path": "$.events", "reason": f"at most {limit} events"}]},
             413,
         )
-    valid: list[tuple[int, Any]] = []
-    rejected: list[BatchItemError] = []
-    for index, raw in enumerate(batch.events):
-        try:
-            valid.append((index, _EVENT.validate_python(raw)))
-        except ValidationError as error:
-            rejected.append(BatchItemError(index=index, errors=_item_errors(error)))
+    valid, rejected = _validate(batch.events)
     if rejected and not batch.partial:
         return JSONResponse(
             {"error": "invalid_batch", "rejected": [item.model_dump() for item in rejected]}, status_code=422
         )
     event_ids = await _intake(request).accept_events(workspace_id, [event for _, event in valid]) if valid else []
-    return BatchAccepted(
-        accepted=[Accepted(event_id=event_id) for event_id in event_ids],
-        accepted_indexes=[index for index, _ in valid],
-        rejected=rejected,
-    )
+    # Built by hand: the model above documents it, and 1,000 items need no second validation.
+    body = {
+        "accepted": [{"event_id": event_id} for event_id in event_ids],
+        "accepted_indexes": [index for index, _ in valid],
+        "rejected": [item.model_dump() for item in rejected],
+    }
+    return Response(orjson.dumps(body), status_code=202, media_type="application/json")
+
+
+def _validate(events: list[dict[str, Any]]) -> tuple[list[tuple[int, Any]], list[BatchItemError]]:
+    """The whole list in one pass when it is clean (the usual case); item by item to say what is wrong."""
+    try:
+        return list(enumerate(_EVENTS.validate_python(events))), []
+    except ValidationError:
+        pass
+    valid: list[tuple[int, Any]] = []
+    rejected: list[BatchItemError] = []
+    for index, raw in enumerate(events):
+        try:
+            valid.append((index, _EVENT.validate_python(raw)))
+        except ValidationError as error:
+            rejected.append(BatchItemError(index=index, errors=_item_errors(error)))
+    return valid, rejected
 
 
 def _item_errors(error: ValidationError) -> list[dict[str, str]]:

@@ -37,6 +37,12 @@ def identifiers_of(fields: ContactFields) -> list[tuple[IdentifierKind, str]]:
     return found
 
 
+_ONLY_WHO = frozenset({"external_id", "contact_id"})
+
+
 def carries_profile(fields: ContactFields) -> bool:
-    """True when the reference says more than who the contact is (or says an address to reach them at)."""
-    return bool(profile_update(fields).keys() - {"external_id"})
+    """True when the reference says more than who the contact is (or says an address to reach them at).
+
+    Reads the fields the caller set rather than dumping the model: this runs for every event.
+    """
+    return any(getattr(fields, name) not in (None, [], {}) for name in fields.model_fields_set - _ONLY_WHO)
