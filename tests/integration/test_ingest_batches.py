@@ -36,7 +36,9 @@ async def test_one_bad_event_rejects_the_whole_batch_and_says_which(shop: httpx.
     [rejected] = response.json()["rejected"]
     assert rejected["index"] == 1
     assert rejected["errors"][0]["path"] == "$.name"
-    nothing = await read_topic(stack, EVENTS, count=1, where=lambda r: r.get("event_id", "").startswith(run), timeout=1.5)
+    nothing = await read_topic(
+        stack, EVENTS, count=1, where=lambda r: r.get("event_id", "").startswith(run), timeout=1.5
+    )
     assert nothing == []
 
 
