@@ -132,6 +132,9 @@ class SenderSettings(CommonSettings):
     allow_private_webhooks: bool = Field(
         default=False, description="Allow webhooks and link checks to private, loopback and link-local addresses."
     )
+    link_check_interval_hours: float = Field(
+        default=24.0, ge=0, description="How often live templates' links are checked (0: never, only the CLI)."
+    )
 
 
 class TrackerSettings(CommonSettings):

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI
 
 from services.sender.api.templates import router as templates_router
+from services.sender.link_watch import start_link_watch
 from services.sender.runtime import build_runtime, start_delivery
 from shared.service import Resources, create_service_app
 from shared.settings import SenderSettings
@@ -30,6 +31,14 @@ def create_app(settings: SenderSettings | None = None, *, deliver: bool = True) 
             return await start_delivery(runtime)
         return runtime.close
 
-    app = create_service_app("sender", settings, title="Dripline sender", description=DESCRIPTION, on_start=[start])
+    async def watch_links(resources: Resources) -> Callable[[], Awaitable[None]] | None:
+        if not deliver:
+            return None
+        runtime = app.state.sender
+        return start_link_watch(runtime.templates, runtime.composer, resources.producer, settings)
+
+    app = create_service_app(
+        "sender", settings, title="Dripline sender", description=DESCRIPTION, on_start=[start, watch_links]
+    )
     app.include_router(templates_router)
     return app

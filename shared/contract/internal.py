@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import Field
 
-from shared.contract.envelope import Envelope
+from shared.contract.envelope import Envelope, Record
 
 Channel = Literal["email", "sms", "webhook"]
 Category = Literal["marketing", "transactional"]
@@ -56,3 +57,16 @@ class FlowTransition(FlowRef):
     kind: Literal["entered", "step_reached", "held", "skipped", "goal_reached", "exited"]
     reason: str | None = Field(default=None, description="Why a step was held or skipped, or the flow exited.")
     variant: str | None = None
+
+
+class LinkCheckReport(Record):
+    """A link in a live template that readers cannot follow (keyed by template id, not by contact)."""
+
+    event_id: str
+    workspace_id: str
+    template_id: str
+    url: str
+    status: int | None = Field(default=None, description="HTTP status, when the server answered.")
+    problem: str = Field(description="HTTP 404, timed out, a DNS error…")
+    checked_at: datetime
+    schema_version: int = 1

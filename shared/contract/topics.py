@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, TypeAdapter
 
 from shared.contract.contacts import ContactChanged
-from shared.contract.internal import Engagement, FlowTransition, MessageRequested, MessageStatus
+from shared.contract.internal import Engagement, FlowTransition, LinkCheckReport, MessageRequested, MessageStatus
 from shared.contract.shop import ActivityEvent, CartEvent, PurchaseEvent, SignupEvent, TrackEvent
 
 DAY_MS = 24 * 3600 * 1000
@@ -106,7 +106,19 @@ DEAD_LETTERS = Topic(
     retention_ms=30 * DAY_MS,
 )
 
-EVERY_TOPIC: tuple[Topic, ...] = (*ALL_TOPICS, DEAD_LETTERS)
+LINK_CHECKS = Topic(
+    "templates.link-checks",
+    LinkCheckReport,
+    "Broken links found in live templates by the sender's daily link check.",
+    "sender",
+    (),
+    retention_ms=30 * DAY_MS,
+    key="template_id",
+)
+
+# Topics whose records are about something other than one contact.
+OTHER_TOPICS: tuple[Topic, ...] = (DEAD_LETTERS, LINK_CHECKS)
+EVERY_TOPIC: tuple[Topic, ...] = (*ALL_TOPICS, *OTHER_TOPICS)
 
 _SHOP_TOPIC_BY_TYPE = {
     "signup": SIGNUPS,

@@ -86,3 +86,26 @@ async def test_the_cli_prints_broken_links_and_fails(
     assert result.exit_code == 1, result.output
     assert "2 broken of 3 links" in result.output
     assert "HTTP 404" in result.output
+
+
+async def test_the_daily_check_publishes_each_broken_link_as_an_event(
+    sender: Sender, site: str, stack: RealStack
+) -> None:
+    from services.sender.link_watch import check_and_report
+    from shared.contract.topics import LINK_CHECKS
+    from tests.support.topics import read_topic
+
+    workspace, closed = await publish(sender, site)
+    broken = await check_and_report(
+        sender.runtime.templates, sender.runtime.composer, sender.producer, sender.runtime.settings
+    )
+    assert {result.url for result in broken if result.workspace_id == workspace} == {
+        f"{site}/gone",
+        f"http://127.0.0.1:{closed}/",
+    }
+    events = await read_topic(stack, LINK_CHECKS, count=2, where=lambda r: r["workspace_id"] == workspace)
+    assert {(event["url"], event["status"]) for event in events} == {
+        (f"{site}/gone", 404),
+        (f"http://127.0.0.1:{closed}/", None),
+    }
+    assert all(event["__key__"] == "links" and event["problem"] for event in events)
