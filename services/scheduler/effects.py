@@ -1,5 +1,7 @@
 """Carrying out the engine's decisions inside a unit: state, timers, ledger, profile, outgoing records.
 
+State, timers and ledger rows are kept by the unit's working set and written in bulk before commit.
+
 `notify` steps become message requests on the webhook channel: the sender already delivers,
 signs and retries webhooks, so the scheduler never calls out itself. They count as
 transactional, because a notification goes to the shop's staff, not to the contact.
@@ -9,8 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.scheduler.adapters.contacts import record_send, update_profile
-from services.scheduler.adapters.enrollments import cancel_timers, save_enrollment, schedule_timers
+from services.scheduler.adapters.contacts import update_profile
 from services.scheduler.domain import (
     Decision,
     EnrollmentState,
@@ -77,18 +78,20 @@ async def carry_out(unit: Unit, flow: Flow, decision: Decision) -> bool:
     """Store the decision and queue its effects; True when the contact's profile changed."""
     state = decision.state
     workspace_id, contact_id = state.workspace_id, state.contact_id
-    await save_enrollment(unit.connection, state)
-    timers, cancelled, profile_changed = [], [], False
+    unit.contacts.save(state)
+    profile_changed = False
     for index, action in enumerate(decision.actions):
         match action:
             case ScheduleTimer():
-                timers.append((action.timer_id, "step", workspace_id, contact_id, state.enrollment_id, None, action.at))
+                unit.contacts.schedule(
+                    (action.timer_id, "step", workspace_id, contact_id, state.enrollment_id, None, action.at)
+                )
                 unit.timer_at(action.at)
             case CancelTimer():
-                cancelled.append(action.timer_id)
+                unit.contacts.cancel(action.timer_id)
             case RequestMessage():
                 sent = SentMessage(at=unit.now, channel=action.channel, category=action.category, flow_id=flow.id)
-                await record_send(unit.connection, action.message_id, workspace_id, contact_id, sent)
+                unit.contacts.send(action.message_id, (workspace_id, contact_id), sent)
                 request = _request(
                     unit, flow, action.message_id, state, action.step_id,
                     channel=action.channel, template_id=action.template, category=action.category, topic=flow.topic,
@@ -105,6 +108,7 @@ async def carry_out(unit: Unit, flow: Flow, decision: Decision) -> bool:
             case UpdateContact():
                 change_id = stable_id(state.enrollment_id, action.step_id, str(state.visits.get(action.step_id, 0)))
                 await _update_contact(unit, action, workspace_id, f"flow-{change_id}")
+                unit.contacts.forget_view((workspace_id, action.contact_id))
                 profile_changed = True
             case Transition():
                 record = transition_record(
@@ -112,7 +116,4 @@ async def carry_out(unit: Unit, flow: Flow, decision: Decision) -> bool:
                     version=flow.version, enrollment_id=state.enrollment_id, index=index, now=unit.now,
                 )  # fmt: skip
                 unit.outgoing.append(OutgoingRecord.of(TRANSITIONS, record))
-    scheduled = {timer[0] for timer in timers}
-    await cancel_timers(unit.connection, [t for t in cancelled if t not in scheduled])
-    await schedule_timers(unit.connection, timers)
     return profile_changed

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from services.scheduler.adapters.contacts import forget_contact, note_signups, record_history, swap_seen_attributes
 from services.scheduler.adapters.enrollments import live_workspaces, lock_contacts
-from services.scheduler.adapters.segments import memberships, set_memberships
+from services.scheduler.adapters.segments import set_memberships
 from services.scheduler.domain import Event, members_of, membership_events
 from services.scheduler.domain.contact import CONTACT_ERASED
 from services.scheduler.journeys import Journeys
@@ -94,6 +94,7 @@ class Intake:
         await unit.load_segments([w.workspace_id for w in fresh])
         relevant = [w for w in fresh if await unit.heads(w.workspace_id) or await unit.segments(w.workspace_id)]
         await lock_contacts(unit.connection, [(w.workspace_id, w.contact_id) for w in relevant])
+        await self._journeys.gather(unit, [(w.workspace_id, w.contact_id) for w in relevant])
         for work in relevant:
             if work.event is None and work.profile is None:
                 continue
@@ -122,10 +123,10 @@ class Intake:
     async def _reassess_segments(self, unit: Unit, work: Work) -> list[Event]:
         """Store the contact's segments as they are after this record; the entries and exits as events."""
         segments = await unit.segments(work.workspace_id)
-        before = await memberships(unit.connection, work.workspace_id, work.contact_id)
+        contact = await self._journeys.contact(unit, work.workspace_id, work.contact_id)
+        before = contact.segments
         if not segments and not before:
             return []
-        contact = await self._journeys.contact(unit, work.workspace_id, work.contact_id)
         after = members_of(segments, contact, unit.now)
         changes = membership_events(before, after, unit.now, stable_id(work.event_id, "segments"))
         if changes:
@@ -133,6 +134,7 @@ class Intake:
                 unit.connection, work.workspace_id, work.contact_id, after - before, before - after, unit.now
             )
             await record_history(unit.connection, [(work.workspace_id, work.contact_id, e) for e in changes])
+            unit.contacts.forget_view((work.workspace_id, work.contact_id))
         return changes
 
     async def _profile_changed(self, unit: Unit, record: ContactChanged) -> None:
@@ -140,6 +142,7 @@ class Intake:
         before = await swap_seen_attributes(unit.connection, record.workspace_id, record.contact_id, attributes)
         changes = attribute_changes(record, before, attributes, unit.now)
         await record_history(unit.connection, [(record.workspace_id, record.contact_id, e) for e in changes])
+        unit.contacts.forget_view((record.workspace_id, record.contact_id))
         for change in changes:
             await self._journeys.on_event(unit, record.workspace_id, record.contact_id, change)
         await self._journeys.arm_dates(unit, record.workspace_id, record.contact_id)
@@ -151,4 +154,7 @@ class Intake:
         for workspace_id in workspaces:
             erased = Event(id=stable_id("erased", contact_id), type=CONTACT_ERASED, at=unit.now)
             await self._journeys.on_event(unit, workspace_id, contact_id, erased, entry=False)
+        await unit.contacts.flush(unit.connection)  # the ended enrollments' writes land before the rows go
         await forget_contact(unit.connection, contact_id)
+        for workspace_id in workspaces:
+            unit.contacts.forget_view((workspace_id, contact_id))

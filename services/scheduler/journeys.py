@@ -12,16 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from services.scheduler.adapters.consent import hold_entry, release_held
-from services.scheduler.adapters.contacts import load_contact, load_ledger
-from services.scheduler.adapters.enrollments import (
-    DueTimer,
-    cancel_timers,
-    enrollment,
-    live_by_id,
-    live_enrollments,
-    past_enrollments,
-    schedule_timers,
-)
+from services.scheduler.adapters.enrollments import DueTimer, cancel_timers, schedule_timers
 from services.scheduler.adapters.flows import FlowHead
 from services.scheduler.domain import (
     ContactView,
@@ -29,6 +20,7 @@ from services.scheduler.domain import (
     EnrollmentState,
     Event,
     EventReceived,
+    SentMessage,
     TimerFired,
     advance,
     decide_entry,
@@ -64,10 +56,20 @@ class Journeys:
         self._days = settings.history_days
         self._limit = settings.history_limit
 
+    async def gather(self, unit: Unit, contacts: Sequence[tuple[str, str]]) -> None:
+        """Read what flows need about these (locked) contacts in one go: a batch's worth of queries, not a record's."""
+        since = unit.now - timedelta(days=self._days)
+        await unit.contacts.load(unit.connection, contacts, unit.now, days=self._days, limit=self._limit, since=since)
+
     async def contact(self, unit: Unit, workspace_id: str, contact_id: str) -> ContactView:
-        return await load_contact(
-            unit.connection, workspace_id, contact_id, unit.now, days=self._days, limit=self._limit
-        )
+        key = (workspace_id, contact_id)
+        if key not in unit.contacts.views:
+            await self.gather(unit, [key])
+        return unit.contacts.views[key]
+
+    async def _ledger(self, unit: Unit, workspace_id: str, contact_id: str) -> list[SentMessage]:
+        await self.gather(unit, [(workspace_id, contact_id)])
+        return unit.contacts.ledger((workspace_id, contact_id), unit.now - timedelta(days=self._days))
 
     async def on_event(
         self,
@@ -85,7 +87,7 @@ class Journeys:
         """
         contact = await self.contact(unit, workspace_id, contact_id)
         if only is None:
-            for state in await live_enrollments(unit.connection, workspace_id, contact_id):
+            for state in unit.contacts.live((workspace_id, contact_id)):
                 if await self._advance(unit, state, EventReceived(event=event), contact):
                     contact = await self.contact(unit, workspace_id, contact_id)
         outcomes: list[EntryOutcome] = []
@@ -106,23 +108,16 @@ class Journeys:
 
     async def on_timers(self, unit: Unit, timers: Sequence[DueTimer]) -> None:
         """Fire a batch of claimed timers; stale ones (enrollment ended) cost no more than one shared query."""
-        states = await live_by_id(unit.connection, [t.enrollment_id for t in timers if t.enrollment_id])
-        advanced: set[str] = set()
+        await self.gather(unit, [(t.workspace_id, t.contact_id) for t in timers])
         for timer in timers:
             if timer.kind == "entry" and timer.flow_id is not None:
                 await self._date_entry(unit, timer.workspace_id, timer.contact_id, timer.flow_id)
                 continue
-            enrollment_id = timer.enrollment_id or ""
-            state = (
-                await enrollment(unit.connection, enrollment_id)
-                if enrollment_id in advanced
-                else states.get(enrollment_id)
-            )
+            state = unit.contacts.enrollment((timer.workspace_id, timer.contact_id), timer.enrollment_id or "")
             if state is None or not state.active:
                 continue
             contact = await self.contact(unit, timer.workspace_id, timer.contact_id)
             await self._advance(unit, state, TimerFired(timer_id=timer.id), contact)
-            advanced.add(enrollment_id)
 
     async def arm_dates(self, unit: Unit, workspace_id: str, contact_id: str) -> None:
         """(Re-)arm each date-triggered flow's next entry for this contact, e.g. after a profile change."""
@@ -150,9 +145,7 @@ class Journeys:
         if flow is None:
             return False
         synced = await self.sync_pause(unit, state)
-        ledger = await load_ledger(
-            unit.connection, state.workspace_id, state.contact_id, unit.now - timedelta(days=self._days)
-        )
+        ledger = await self._ledger(unit, state.workspace_id, state.contact_id)
         policy = await unit.policy(state.workspace_id)
         decision = advance(flow, synced.state, received, unit.now, contact, policy, ledger)
         if decision.state == state and not decision.actions and not synced.actions:
@@ -167,7 +160,8 @@ class Journeys:
             return None
         if head.paused:
             return EntryOutcome(head.flow_id, False, "flow paused")
-        past = await past_enrollments(unit.connection, head.workspace_id, contact.id, head.flow_id)
+        await self.gather(unit, [(head.workspace_id, contact.id)])
+        past = unit.contacts.past((head.workspace_id, contact.id), head.flow_id)
         verdict = decide_entry(flow, contact, unit.now, past, event)
         if verdict.hold and event is not None:
             if await hold_entry(unit.connection, head.workspace_id, contact.id, head.flow_id, event, unit.now):
@@ -177,9 +171,7 @@ class Journeys:
         if not verdict.enter:
             return EntryOutcome(head.flow_id, False, verdict.reason)
         enrollment_id = stable_id(head.workspace_id, contact.id, head.flow_id, str(verdict.number))
-        ledger = await load_ledger(
-            unit.connection, head.workspace_id, contact.id, unit.now - timedelta(days=self._days)
-        )
+        ledger = await self._ledger(unit, head.workspace_id, contact.id)
         decision = start(
             flow, contact, unit.now, enrollment_id, number=verdict.number, trigger=event,
             policy=await unit.policy(head.workspace_id), ledger=ledger,

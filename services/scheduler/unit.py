@@ -20,6 +20,7 @@ from services.scheduler.adapters.policy import load_policy
 from services.scheduler.adapters.segments import segments_of
 from services.scheduler.analytics.adapters.overrides import with_audience_hours
 from services.scheduler.domain import Segment, WorkspacePolicy
+from services.scheduler.working_set import WorkingSet
 from shared.errors import Transient
 from shared.kafka.producer import OutgoingRecord
 from shared.outbox import enqueue
@@ -51,6 +52,7 @@ class Unit:
     catalog: FlowCatalog
     outgoing: list[OutgoingRecord] = field(default_factory=list)
     earliest_timer: datetime | None = None
+    contacts: WorkingSet = field(default_factory=WorkingSet)
     _policies: dict[str, WorkspacePolicy] = field(default_factory=dict)
     _heads: dict[str, list[FlowHead]] = field(default_factory=dict)
     _segments: dict[str, list[Segment]] = field(default_factory=dict)
@@ -109,6 +111,7 @@ class Units:
             async with self.pool.acquire() as connection, connection.transaction():
                 unit = Unit(connection, self.clock(), self.catalog)
                 yield unit
+                await unit.contacts.flush(connection)
                 await enqueue(connection, unit.outgoing)
         except RETRYABLE as error:
             raise Transient(f"database: {error!r}") from error

@@ -149,22 +149,6 @@ async def load_ledger(
     ]
 
 
-async def record_send(
-    connection: asyncpg.Connection, message_id: str, workspace_id: str, contact_id: str, message: SentMessage
-) -> None:
-    await connection.execute(
-        "INSERT INTO contact_sends (message_id, workspace_id, contact_id, sent_at, channel, category, flow_id) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-        message_id,
-        workspace_id,
-        contact_id,
-        message.at,
-        message.channel,
-        message.category,
-        message.flow_id,
-    )
-
-
 async def swap_seen_attributes(
     connection: asyncpg.Connection, workspace_id: str, contact_id: str, attributes: dict[str, Any]
 ) -> dict[str, Any] | None:

@@ -40,6 +40,10 @@ DELETE FROM timers WHERE id IN (SELECT id FROM timers WHERE id = ANY($1::text[])
 """
 
 
+# (id, kind, workspace, contact, enrollment, flow, due_at)
+TimerRow = tuple[str, str, str, str, str | None, str | None, datetime]
+
+
 @dataclass(frozen=True)
 class DueTimer:
     id: str
@@ -114,19 +118,21 @@ async def contact_enrollments(
     return [dict(orjson.loads(row["state"])) for row in rows]
 
 
+def _save_args(state: EnrollmentState) -> tuple[object, ...]:
+    return (
+        state.enrollment_id, state.workspace_id, state.contact_id, state.flow_id, state.flow_version,
+        state.number, state.model_dump_json(), state.active, state.entered_at,
+    )  # fmt: skip
+
+
 async def save_enrollment(connection: asyncpg.Connection, state: EnrollmentState) -> None:
-    await connection.execute(
-        _SAVE,
-        state.enrollment_id,
-        state.workspace_id,
-        state.contact_id,
-        state.flow_id,
-        state.flow_version,
-        state.number,
-        state.model_dump_json(),
-        state.active,
-        state.entered_at,
-    )
+    await connection.execute(_SAVE, *_save_args(state))
+
+
+async def save_enrollments(connection: asyncpg.Connection, states: Sequence[EnrollmentState]) -> None:
+    """Many enrollments (distinct ids) in one pipelined statement."""
+    if states:
+        await connection.executemany(_SAVE, [_save_args(state) for state in states])
 
 
 async def live_in_flow(
@@ -152,10 +158,8 @@ async def live_workspaces(connection: asyncpg.Connection, contact_id: str) -> li
     return [row["workspace_id"] for row in rows]
 
 
-async def schedule_timers(
-    connection: asyncpg.Connection, timers: Sequence[tuple[str, str, str, str, str | None, str | None, datetime]]
-) -> None:
-    """(id, kind, workspace, contact, enrollment, flow, due_at); re-scheduling an id moves it."""
+async def schedule_timers(connection: asyncpg.Connection, timers: Sequence[TimerRow]) -> None:
+    """Re-scheduling an id moves it."""
     if timers:
         await connection.executemany(_SCHEDULE, timers)
 
