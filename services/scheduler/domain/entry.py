@@ -39,7 +39,7 @@ def triggered_by(flow: Flow, event: Event, contact: ContactView, now: datetime) 
     for trigger in flow.triggers:
         match trigger:
             case EventTrigger(event=wanted, where=where) if wanted == event.type:
-                if holds(where, scope(contact, event, now)):
+                if where is None or holds(where, scope(contact, event, now)):
                     return True
             case SegmentTrigger(segment=segment) if event.type == SEGMENT_ENTERED:
                 if event.data.get("segment") == segment:
@@ -74,7 +74,7 @@ def decide_entry(
         latest = max(as_utc(p.entered_at) for p in past)
         if now - latest < rule.period:
             return EntryDecision(enter=False, reason=f"entered on {latest:%Y-%m-%d}; once per period")
-    if not holds(rule.audience, scope(contact, event, now)):
+    if rule.audience is not None and not holds(rule.audience, scope(contact, event, now)):
         return EntryDecision(enter=False, reason="not in the audience")
     if blocked == AWAITING_CONFIRMATION:
         return EntryDecision(enter=False, reason=blocked, hold=True)

@@ -77,6 +77,8 @@ def scope(
 ) -> cel.Context:
     """The evaluation context: contact, event (or an empty map), now and the history helpers.
 
+    Building it costs more than most conditions do: callers skip it when there is no condition.
+
     `messages` (send step id -> message id) lets `history.opened("welcome")` find this enrollment's email.
     """
     context = cel.Context(

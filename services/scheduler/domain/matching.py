@@ -33,7 +33,7 @@ SYSTEM_EVENTS = frozenset(
 
 def reached_goal(flow: Flow, event: Event, contact: ContactView, now: datetime) -> Goal | None:
     for goal in flow.goals:
-        if goal.event == event.type and holds(goal.where, scope(contact, event, now)):
+        if goal.event == event.type and (goal.where is None or holds(goal.where, scope(contact, event, now))):
             return goal
     return None
 
@@ -69,4 +69,6 @@ def _same_kind(step: WaitForStep, event: Event, state: EnrollmentState) -> bool:
 
 def awaited(step: WaitForStep, event: Event, state: EnrollmentState, contact: ContactView, now: datetime) -> bool:
     """Whether `event` is the one a wait_for step is waiting on (machine opens/clicks ignored by default)."""
-    return _same_kind(step, event, state) and holds(step.where, scope(contact, event, now, state.messages))
+    if not _same_kind(step, event, state):
+        return False
+    return step.where is None or holds(step.where, scope(contact, event, now, state.messages))
