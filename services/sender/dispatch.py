@@ -22,6 +22,7 @@ from services.sender.adapters.smtp import SmtpRelay
 from services.sender.adapters.templates import TemplateStore
 from services.sender.adapters.webhooks import WebhookSender
 from services.sender.domain.errors import RenderError, TemplateError
+from services.sender.domain.payload import render_payload
 from services.sender.domain.smtp_outcome import Outcome, RetrySchedule, classify_smtp_reply
 from services.sender.domain.template import Category, Template
 from services.sender.mail import MailComposer
@@ -143,7 +144,7 @@ class Dispatcher:
             case "sms":
                 return await self._plan_sms(request)
             case "webhook":
-                return self._plan_webhook(request)
+                return await self._plan_webhook(request)
 
     async def _template(self, request: MessageRequested) -> Template | Fail:
         stored = await self.templates.latest(request.workspace_id, request.template_id)
@@ -218,10 +219,18 @@ class Dispatcher:
             return Fail(str(error))
         return Ready(lambda: self.channels.sms.send(phone, body))
 
-    def _plan_webhook(self, request: MessageRequested) -> Plan:
+    async def _plan_webhook(self, request: MessageRequested) -> Plan:
         url = request.variables.get("url")
         if not isinstance(url, str) or not url:
             return Fail("a webhook request needs variables.url")
+        # A notify step's payload is Liquid over the contact (e.g. a call task naming the person).
+        profile = await self.audience.profile(request.workspace_id, request.contact_id) or {}
+        scope = {"contact": profile, "workspace": {"id": request.workspace_id}, **request.variables}
+        data = {key: value for key, value in request.variables.items() if key != "url"}
+        try:
+            data = render_payload(data, scope)
+        except RenderError as error:
+            return Fail(str(error))
         payload: dict[str, object] = {
             "message_id": request.event_id,
             "workspace_id": request.workspace_id,
@@ -229,6 +238,6 @@ class Dispatcher:
             "template_id": request.template_id,
             "flow_id": request.flow_id,
             "step_id": request.step_id,
-            "data": {key: value for key, value in request.variables.items() if key != "url"},
+            "data": data,
         }
         return Ready(lambda: self.channels.webhooks.send(url, payload))
