@@ -202,3 +202,44 @@ class BenchProgress:
 
     def log(self, text: str) -> None:
         self._progress.console.log(text)
+
+
+def _who(process: psutil.Process) -> str:
+    """A readable name: the module a Python process runs (services.sender, bench.inbox…), else the program."""
+    command: list[str] = process.cmdline()
+    if "-m" in command[:-1]:
+        return command[command.index("-m") + 1]
+    return str(process.name())
+
+
+class CpuShare:
+    """CPU each program used between `start` and `stop`, in cores (1.0 = one core busy all the time)."""
+
+    def __init__(self) -> None:
+        self._before: dict[int, tuple[str, float]] = {}
+        self._started = 0.0
+
+    @staticmethod
+    def _snapshot() -> dict[int, tuple[str, float]]:
+        found = {}
+        for process in psutil.process_iter():
+            try:
+                times = process.cpu_times()
+                found[process.pid] = (_who(process), times.user + times.system)
+            except psutil.Error:
+                continue
+        return found
+
+    def start(self) -> CpuShare:
+        self._before, self._started = self._snapshot(), time.monotonic()
+        return self
+
+    def stop(self, top: int = 6) -> dict[str, float]:
+        """The busiest programs (processes of the same name added up), busiest first."""
+        seconds = max(time.monotonic() - self._started, 1e-9)
+        used: dict[str, float] = {}
+        for pid, (name, cpu) in self._snapshot().items():
+            before = self._before.get(pid, (name, 0.0))[1]
+            used[name] = used.get(name, 0.0) + (cpu - before) / seconds
+        busiest = sorted(used.items(), key=lambda item: -item[1])[:top]
+        return {name: round(share, 2) for name, share in busiest}

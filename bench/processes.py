@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any
 
 import httpx
@@ -18,6 +19,39 @@ from bench.harness import Figure, Latency, PeakMemory, Role
 from bench.loadgen import LoadSpec
 from bench.stack import python
 from dripline.devstack.broker import free_port
+
+
+def _py_spy() -> str:
+    beside = Path(python()).with_name("py-spy")
+    return str(beside) if beside.exists() else "py-spy"
+
+
+class Profiler:
+    """py-spy recording every service process the bench starts, as flame graphs (`python -m bench.profile`)."""
+
+    directory: Path | None = None
+    label = ""
+
+    @classmethod
+    def attach(cls, name: str, pid: int) -> subprocess.Popen[bytes] | None:
+        if cls.directory is None:
+            return None
+        stem = f"{cls.label}-{name}" if cls.label else name
+        out = cls.directory / f"{stem}.svg"
+        n = 2
+        while out.exists():
+            out, n = cls.directory / f"{stem}-{n}.svg", n + 1
+        command = [_py_spy(), "record", "--pid", str(pid), "--rate", "50", "--nonblocking", "--subprocesses"]
+        return subprocess.Popen([*command, "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    @staticmethod
+    def detach(spy: subprocess.Popen[bytes] | None) -> None:
+        if spy is not None and spy.poll() is None:
+            spy.send_signal(signal.SIGINT)
+            try:
+                spy.wait(30)
+            except subprocess.TimeoutExpired:
+                spy.kill()
 
 
 @dataclass
@@ -31,6 +65,7 @@ class ServiceProcess:
     health_path: str | None = "/healthz"
     process: subprocess.Popen[bytes] | None = None
     memory: PeakMemory | None = None
+    spy: subprocess.Popen[bytes] | None = None
     peak_rss_mib: float = 0.0
     _log: IO[bytes] | None = None
 
@@ -52,6 +87,7 @@ class ServiceProcess:
                 self.stop()
                 raise RuntimeError(f"{self.name} did not start: {output[-2000:]}")
             time.sleep(0.05)
+        self.spy = Profiler.attach(self.name, self.process.pid)
         return self
 
     def _ready(self) -> bool:
@@ -88,6 +124,7 @@ class ServiceProcess:
         """Stop the process (SIGTERM, then kill); returns its peak memory in MiB."""
         if self.memory:
             self.peak_rss_mib = self.memory.stop()
+        Profiler.detach(self.spy)
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
