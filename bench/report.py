@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bench.bottlenecks import bottleneck_lines
 from bench.harness import StageResult
 
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
@@ -85,6 +86,9 @@ def stage_section(stage: dict[str, Any]) -> str:
     lines += [f"- {_target(t)}" for t in stage["targets"]]
     lines += [f"- {key.replace('_', ' ')}: {value:,.1f}" for key, value in stage["extra"].items()]
     lines += [f"- {note}" for note in stage["notes"]]
+    missed = any(t["met"] is False for t in stage["targets"]) or not stage["targets"]
+    if missed:
+        lines += bottleneck_lines(stage["name"])
     return "\n".join([*lines, ""])
 
 
