@@ -7,35 +7,24 @@ Everything runs on topics of this module's own, so the services here are the onl
 from __future__ import annotations
 
 import asyncio
-import json
 import re
-import secrets
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from html import unescape
 
-import asyncpg
 import httpx
 import pytest
-from pydantic import SecretStr
 
-from dripline.devstack.broker import free_port
 from dripline.devstack.inbox import ReceivedMail
-from services.ingest.app import create_app as create_ingest
-from services.tracker.app import create_app as create_tracker
 from shared.contract.topics import ENGAGEMENT
-from shared.kafka.admin import ensure_topics
-from shared.settings import CommonSettings, IngestSettings, TrackerSettings
-from tests.integration.scheduler.conftest import new_workspace, publish, running_scheduler
-from tests.integration.sender.conftest import EXAMPLES, Sender, eventually, running_sender
-from tests.support.servers import serving
+from tests.integration.scheduler.conftest import publish
+from tests.integration.sender.conftest import EXAMPLES, Sender, eventually
 from tests.support.stack import RealStack
+from tests.support.system import System, link, running_system
 from tests.support.topics import read_topic
 
 pytestmark = pytest.mark.stack
 
-KEYS = SecretStr("j1:journey-test-signing-secret-0123")
 TEMPLATES = ("welcome-hello", "welcome-day2-beginner", "welcome-other-angle", "welcome-checkin")
 FLOW = """
 id: journey
@@ -76,11 +65,11 @@ steps:
 
 @dataclass
 class Journey:
-    workspace_id: str
-    shop: httpx.AsyncClient
-    sender: Sender
-    tracker_url: str
-    stack: RealStack
+    system: System
+
+    @property
+    def sender(self) -> Sender:
+        return self.system.sender
 
     async def sign_up(self, first_name: str = "Ingrid") -> str:
         email = f"journey.{uuid.uuid4().hex[:8]}@example.com"
@@ -90,7 +79,7 @@ class Journey:
             "source": "newsletter-form",
             "consent": {"marketing": True},
         }
-        response = await self.shop.post("/v1/events", json=body)
+        response = await self.system.ingest.post("/v1/events", json=body)
         assert response.status_code == 202, response.text
         return email
 
@@ -103,45 +92,14 @@ class Journey:
 
 
 @pytest.fixture(scope="module")
-async def journey(stack: RealStack, ingest_url: str) -> AsyncIterator[Journey]:
-    prefix = f"{stack.topic_prefix}journey{secrets.token_hex(2)}."
-    await ensure_topics(stack.settings(CommonSettings, topic_prefix=prefix))
-    workspace_id, key = await new_workspace(stack)
-    connection = await asyncpg.connect(stack.database_url)
-    try:
-        await connection.execute(
-            "UPDATE workspaces SET settings = settings || $2::jsonb WHERE id = $1",
-            workspace_id,
-            json.dumps({"double_opt_in": False}),
-        )
-    finally:
-        await connection.close()
-    tracker_port = free_port()
-    tracker_url = f"http://127.0.0.1:{tracker_port}"
-    shared = {"topic_prefix": prefix, "link_signing_keys": KEYS, "tracker_public_url": tracker_url}
-    async with (
-        serving(create_tracker(stack.settings(TrackerSettings, **shared)), port=tracker_port),
-        serving(create_ingest(stack.settings(IngestSettings, **shared))) as own_ingest,
-        httpx.AsyncClient(base_url=own_ingest, headers={"X-Api-Key": key}, timeout=30) as shop,
-        running_sender(
-            stack, key, topic_prefix=prefix, tracker_public_url=tracker_url, link_signing_keys=KEYS
-        ) as sender,
-        running_scheduler(
-            stack, topic_prefix=prefix, link_signing_keys=KEYS, tracker_public_url=tracker_url
-        ) as scheduler,
-        httpx.AsyncClient(base_url=scheduler.url, headers={"X-Api-Key": key}, timeout=30) as flows,
-    ):
+async def journey(stack: RealStack) -> AsyncIterator[Journey]:
+    async with running_system(stack, "journey") as system:
         for template in TEMPLATES:
-            await sender.runtime.templates.publish(workspace_id, (EXAMPLES / f"{template}.yaml").read_text())
-        await publish(flows, FLOW)
-        yield Journey(workspace_id, shop, sender, tracker_url, stack)
-
-
-def link(mail: ReceivedMail, path: str) -> str:
-    html = mail.part("html") or ""
-    match = re.search(rf'(?:href|src)="([^"]+/{path}/[^"]+)"', html)
-    assert match, f"no /{path}/ link in {mail.subject!r}"
-    return unescape(match.group(1))
+            await system.sender.runtime.templates.publish(
+                system.workspace_id, (EXAMPLES / f"{template}.yaml").read_text()
+            )
+        await publish(system.scheduler, FLOW)
+        yield Journey(system)
 
 
 async def test_a_signup_gets_a_compliant_welcome_and_an_open_takes_the_opened_branch(journey: Journey) -> None:
@@ -204,9 +162,10 @@ def _message_id(mail: ReceivedMail) -> str:
 
 
 async def _engagement_kinds(journey: Journey, *, email_message_id: str, count: int) -> set[str]:
-    stack = journey.sender.runtime.settings.topic_prefix
-    own = RealStack(journey.stack.database_url, journey.stack.bootstrap, stack, None)
     records = await read_topic(
-        own, ENGAGEMENT, count=count, where=lambda r: r.get("workspace_id") == journey.workspace_id
+        journey.system.stack,
+        ENGAGEMENT,
+        count=count,
+        where=lambda r: r.get("workspace_id") == journey.system.workspace_id,
     )
     return {record["kind"] for record in records}

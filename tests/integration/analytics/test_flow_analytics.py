@@ -27,9 +27,10 @@ from shared.kafka.producer import Producer
 from shared.settings import CommonSettings
 from shared.tokens import TokenClaims, key_ring_from_setting
 from tests.integration.sender.conftest import eventually
+from tests.support.system import KEYS, link
 from tests.support.topics import read_topic
 
-from .conftest import KEYS, Shop, link
+from .conftest import Shop
 
 pytestmark = pytest.mark.stack
 
