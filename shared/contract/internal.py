@@ -70,3 +70,17 @@ class LinkCheckReport(Record):
     problem: str = Field(description="HTTP 404, timed out, a DNS error…")
     checked_at: datetime
     schema_version: int = 1
+
+
+class SplitWinnerDeclared(Record):
+    """A split's auto-winner was declared: contacts entering from now on get this variant (keyed by flow id)."""
+
+    event_id: str
+    workspace_id: str
+    flow_id: str
+    step_id: str
+    variant: str
+    metric: str = Field(description="opened, clicked or converted.")
+    confidence: float
+    decided_at: datetime
+    schema_version: int = 1

@@ -12,7 +12,14 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, TypeAdapter
 
 from shared.contract.contacts import ContactChanged
-from shared.contract.internal import Engagement, FlowTransition, LinkCheckReport, MessageRequested, MessageStatus
+from shared.contract.internal import (
+    Engagement,
+    FlowTransition,
+    LinkCheckReport,
+    MessageRequested,
+    MessageStatus,
+    SplitWinnerDeclared,
+)
 from shared.contract.shop import ActivityEvent, CartEvent, PurchaseEvent, SignupEvent, TrackEvent
 
 DAY_MS = 24 * 3600 * 1000
@@ -116,8 +123,18 @@ LINK_CHECKS = Topic(
     key="template_id",
 )
 
+AB_WINNERS = Topic(
+    "flows.ab-winners",
+    SplitWinnerDeclared,
+    "A/B splits whose auto-winner was declared; later entrants get the winning variant.",
+    "scheduler",
+    (),
+    retention_ms=365 * DAY_MS,
+    key="flow_id",
+)
+
 # Topics whose records are about something other than one contact.
-OTHER_TOPICS: tuple[Topic, ...] = (DEAD_LETTERS, LINK_CHECKS)
+OTHER_TOPICS: tuple[Topic, ...] = (DEAD_LETTERS, LINK_CHECKS, AB_WINNERS)
 EVERY_TOPIC: tuple[Topic, ...] = (*ALL_TOPICS, *OTHER_TOPICS)
 
 _SHOP_TOPIC_BY_TYPE = {

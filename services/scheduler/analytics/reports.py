@@ -28,6 +28,10 @@ from services.scheduler.analytics.models import (
 )
 from services.scheduler.domain import Flow
 from services.scheduler.domain.steps import SplitStep
+from shared.contract.internal import SplitWinnerDeclared
+from shared.contract.topics import AB_WINNERS
+from shared.kafka.producer import OutgoingRecord
+from shared.outbox import enqueue
 
 Metric = Literal["opened", "clicked", "converted"]
 
@@ -168,9 +172,23 @@ async def declare_winners(pool: asyncpg.Pool, workspace_id: str, flow: Flow) -> 
         variant = ready_winner(report.better, trials, rule.min_sample)
         if report.winner is not None or variant is None:
             continue
-        decided_at = await queries.declare_winner(
-            pool, workspace_id, flow.id, step.id, variant, rule.metric, rule.confidence
-        )
+        async with pool.acquire() as connection, connection.transaction():
+            decided_at = await queries.declare_winner(
+                connection, workspace_id, flow.id, step.id, variant, rule.metric, rule.confidence
+            )
+            if decided_at is not None:
+                # Recorded as an event too, in the same transaction (the outbox relays it).
+                notice = SplitWinnerDeclared(
+                    event_id=f"winner-{workspace_id}-{flow.id}-{step.id}",
+                    workspace_id=workspace_id,
+                    flow_id=flow.id,
+                    step_id=step.id,
+                    variant=variant,
+                    metric=rule.metric,
+                    confidence=rule.confidence,
+                    decided_at=decided_at,
+                )
+                await enqueue(connection, [OutgoingRecord.of(AB_WINNERS, notice, key=flow.id)])
         if decided_at is not None:
             declared.append(
                 Winner(step_id=step.id, variant=variant, metric=rule.metric, confidence=rule.confidence,

@@ -21,7 +21,7 @@ from dripline import report_cli
 from dripline.devstack.inbox import ReceivedMail
 from dripline.report_cli import report_app
 from shared.contract import Engagement
-from shared.contract.topics import ENGAGEMENT, MESSAGES_REQUESTED, MESSAGES_STATUS, TRANSITIONS, Topic
+from shared.contract.topics import AB_WINNERS, ENGAGEMENT, MESSAGES_REQUESTED, MESSAGES_STATUS, TRANSITIONS, Topic
 from shared.kafka.consumer import Incoming
 from shared.kafka.producer import Producer
 from shared.settings import CommonSettings
@@ -281,6 +281,11 @@ async def test_the_declared_winner_goes_to_new_entrants_only(shop: Shop, driven:
 
     winner = await eventually(declared, timeout=15, what="the auto-winner")
     assert winner["variant"] == "a" and winner["metric"] == "opened"
+    [notice] = await read_topic(
+        shop.own_stack(), AB_WINNERS, count=1, where=lambda r: r["workspace_id"] == shop.workspace_id
+    )
+    assert (notice["flow_id"], notice["step_id"], notice["variant"]) == ("subject-test", "pick", "a")
+    assert notice["__key__"] == "subject-test"
     before = {row["variant"]: row["entered"] for row in (await shop.report("/flows/subject-test/ab"))["variants"]}
     await asyncio.sleep(5.5)  # the scheduler re-reads winners every few seconds
     emails = await shop.sign_up(20, "later")
