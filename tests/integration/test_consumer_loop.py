@@ -83,3 +83,43 @@ async def _until(condition: object, seconds: float = 15.0) -> None:
     while not condition():  # type: ignore[operator]
         assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
         await asyncio.sleep(0.05)
+
+
+async def test_batched_and_single_sends_put_a_contact_on_the_same_partition_in_order(stack: RealStack) -> None:
+    settings = stack.settings(CommonSettings)
+    producer = Producer(settings)
+    await producer.start()
+    run = uuid.uuid4().hex[:8]
+    try:
+        batched = [OutgoingRecord.of(EVENTS, track(run, i)) for i in range(40)]  # batched: ≥ BATCH_FROM
+        await producer.send_all(batched)
+        for i in range(5):  # one by one: the client's own partitioner
+            await producer.send_all([OutgoingRecord.of(EVENTS, track(f"{run}-late", i))])
+    finally:
+        await producer.stop()
+
+    name = EVENTS.full_name(stack.topic_prefix)
+    consumer = AIOKafkaConsumer(bootstrap_servers=stack.bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer._client.force_metadata_update()  # noqa: SLF001 - metadata for a fresh consumer
+        partitions = [TopicPartition(name, p) for p in consumer.partitions_for_topic(name) or ()]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        seen: dict[str, list[tuple[int, int, str]]] = {}
+        deadline = asyncio.get_running_loop().time() + 15
+        while sum(len(v) for v in seen.values()) < 45 and asyncio.get_running_loop().time() < deadline:
+            for batch in (await consumer.getmany(timeout_ms=200)).values():
+                for record in batch:
+                    if record.value and run.encode() in record.value:
+                        key = record.key.decode() if record.key else ""
+                        seen.setdefault(key, []).append((record.partition, record.offset, record.value.decode()))
+    finally:
+        await consumer.stop()
+    # Keys c0..c4 were sent both batched and singly: every record of a key is on one partition,
+    # and the batched ones come before the single ones (the order they were sent).
+    for index in range(5):
+        records = seen[f"c{index}"]
+        assert len({partition for partition, _, _ in records}) == 1
+        assert [f"-late-{index}" in value for _, _, value in sorted(records)] == [False, True]
+    assert sum(len(records) for records in seen.values()) == 45
