@@ -25,6 +25,7 @@ from services.ingest.domain.records import contact_record, event_record
 from services.ingest.domain.requests import ActivityIn, CartIn, ContactRef, PurchaseIn, SignupIn, TrackIn
 from shared.contact_data import erase_contact
 from shared.contract.topics import CONTACTS, MESSAGES_REQUESTED
+from shared.db.lazy import LazyTransaction
 from shared.ids import new_id
 from shared.kafka.producer import OutgoingRecord, Producer
 from shared.settings import CommonSettings
@@ -45,10 +46,10 @@ class Intake:
         # the same details on every event. Filled only after the broker acknowledged.
         self._published: OrderedDict[tuple[str, bytes], None] = OrderedDict()
 
-    async def contact_id(self, workspace_id: str, ref: ContactRef) -> str:
+    async def contact_id(self, workspace_id: str, ref: ContactRef, db: LazyTransaction) -> str:
         if ref.contact_id:
             return ref.contact_id
-        return await self.resolver.resolve(workspace_id, identifiers_of(ref))
+        return await self.resolver.resolve(workspace_id, identifiers_of(ref), db)
 
     async def accept_events(self, workspace_id: str, events: Sequence[AnyEventIn]) -> list[str]:
         received_at = datetime.now(UTC)
@@ -56,26 +57,39 @@ class Intake:
         pending_profiles: list[tuple[str, bytes]] = []
         event_ids: list[str] = []
         for event in events:
-            contact_id = await self.contact_id(workspace_id, event.contact)
-            if carries_profile(event.contact):
-                profile_record = await self._profile_record(workspace_id, contact_id, event.contact, received_at)
-                if profile_record is not None:
-                    records.append(profile_record[0])
-                    pending_profiles.append(profile_record[1])
-            event_id = event.event_id or new_id()
+            # Identity, profile and consent of one event share one transaction (one commit);
+            # a returning customer with nothing new needs no database at all.
+            async with LazyTransaction(self._pool) as db:
+                contact_id = await self.contact_id(workspace_id, event.contact, db)
+                if carries_profile(event.contact):
+                    profile_record = await self._profile_record(
+                        db, workspace_id, contact_id, event.contact, received_at
+                    )
+                    if profile_record is not None:
+                        records.append(profile_record[0])
+                        pending_profiles.append(profile_record[1])
+                event_id = event.event_id or new_id()
+                consent_records: list[OutgoingRecord] = []
+                if isinstance(event, SignupIn):
+                    consent_records = await self._consent(db, workspace_id, contact_id, event_id, event, received_at)
             topic, record = event_record(
                 event, workspace_id=workspace_id, contact_id=contact_id, event_id=event_id, received_at=received_at
             )
             records.append(OutgoingRecord.of(topic, record))
-            if isinstance(event, SignupIn):
-                records.extend(await self._consent(workspace_id, contact_id, event_id, event, received_at))
+            records.extend(consent_records)
             event_ids.append(event_id)
         await self._producer.send_all(records)
         self._mark_published(pending_profiles)
         return event_ids
 
     async def _consent(
-        self, workspace_id: str, contact_id: str, event_id: str, signup: SignupIn, received_at: datetime
+        self,
+        db: LazyTransaction,
+        workspace_id: str,
+        contact_id: str,
+        event_id: str,
+        signup: SignupIn,
+        received_at: datetime,
     ) -> list[OutgoingRecord]:
         """Record what the person agreed to; with double opt-in, ask them to confirm (once per sign-up)."""
         settings = await self._workspaces.get(workspace_id)
@@ -88,8 +102,7 @@ class Intake:
         )
         if not outcome.entries:
             return []
-        async with self._pool.acquire() as connection, connection.transaction():
-            waiting = await record_consent(connection, workspace_id, contact_id, event_id, outcome)
+        waiting = await record_consent(await db.connection(), workspace_id, contact_id, event_id, outcome)
         if not waiting:
             return []
         request = confirmation_request(
@@ -115,8 +128,9 @@ class Intake:
     async def identify(self, workspace_id: str, ref: ContactRef) -> tuple[str, dict[str, object]]:
         """Set who a contact is; publishes the full profile even when nothing changed (an explicit call)."""
         received_at = datetime.now(UTC)
-        contact_id = await self.contact_id(workspace_id, ref)
-        profile = await merge_into_profile(self._pool, workspace_id, contact_id, profile_update(ref))
+        async with LazyTransaction(self._pool) as db:
+            contact_id = await self.contact_id(workspace_id, ref, db)
+            profile = await merge_into_profile(await db.connection(), workspace_id, contact_id, profile_update(ref))
         topic, record = contact_record(
             profile,
             workspace_id=workspace_id,
@@ -128,13 +142,13 @@ class Intake:
         return contact_id, profile
 
     async def _profile_record(
-        self, workspace_id: str, contact_id: str, ref: ContactRef, received_at: datetime
+        self, db: LazyTransaction, workspace_id: str, contact_id: str, ref: ContactRef, received_at: datetime
     ) -> tuple[OutgoingRecord, tuple[str, bytes]] | None:
         update = profile_update(ref)
         said = (contact_id, hashlib.sha256(orjson.dumps(update, option=orjson.OPT_SORT_KEYS)).digest())
         if said in self._published:
             return None
-        profile = await merge_into_profile(self._pool, workspace_id, contact_id, update)
+        profile = await merge_into_profile(await db.connection(), workspace_id, contact_id, update)
         change_id = "profile-" + said[1][:12].hex()
         topic, record = contact_record(
             profile, workspace_id=workspace_id, contact_id=contact_id, change_id=change_id, received_at=received_at

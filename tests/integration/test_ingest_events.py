@@ -162,3 +162,17 @@ async def test_the_api_docs_describe_every_event_type_with_an_example(shop: http
     assert {"signup", "purchase", "cart_abandoned", "form_submitted", "track"} <= set(examples)
     assert "/v1/events/batch" in spec["paths"] and "/v1/contacts" in spec["paths"]
     assert (await shop.get("/docs")).status_code == 200
+
+
+async def test_concurrent_first_events_of_one_person_agree_on_one_contact(
+    shop: httpx.AsyncClient, stack: RealStack
+) -> None:
+    import asyncio
+
+    email = f"race-{uuid.uuid4().hex[:8]}@example.com"
+    bodies = [event_of("track", name="race", contact={"email": email, "first_name": f"R{i}"}) for i in range(20)]
+    answers = await asyncio.gather(*(shop.post("/v1/events", json=body) for body in bodies))
+    assert {answer.status_code for answer in answers} == {202}
+    ids = {answer.json()["event_id"] for answer in answers}
+    records = await read_topic(stack, EVENTS, count=20, where=lambda r: r.get("event_id") in ids)
+    assert len({record["contact_id"] for record in records}) == 1

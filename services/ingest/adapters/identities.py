@@ -7,12 +7,14 @@ ingest replicas racing on a brand-new identifier agree through the primary key
 
 from __future__ import annotations
 
-import uuid
 from collections import OrderedDict
+from functools import partial
 
 import asyncpg
 
+from shared.db.lazy import LazyTransaction
 from shared.identity import IdentifierKind, identifier_hash, normalise
+from shared.ids import new_id
 
 CacheKey = tuple[str, IdentifierKind, str]
 HashedKey = tuple[str, IdentifierKind, bytes]
@@ -34,7 +36,9 @@ class ContactResolver:
         self._cache: OrderedDict[CacheKey, str] = OrderedDict()
         self._cache_size = cache_size
 
-    async def resolve(self, workspace_id: str, identifiers: list[tuple[IdentifierKind, str]]) -> str:
+    async def resolve(
+        self, workspace_id: str, identifiers: list[tuple[IdentifierKind, str]], db: LazyTransaction
+    ) -> str:
         """The contact id for these identifiers, strongest first; new identifiers are attached to it."""
         # The in-memory cache is keyed by the normalised identifier (no hashing on the hot path);
         # only the database sees hashes.
@@ -44,26 +48,27 @@ class ContactResolver:
             self._touch(keys)
             return str(cached[0])
         hashed = [(ws, kind, identifier_hash(ws, kind, value)) for ws, kind, value in keys]
-        contact_id = await self._resolve_in_db(workspace_id, hashed)
-        for key in keys:
-            self._remember(key, contact_id)
+        contact_id = await self._resolve_in_db(await db.connection(), workspace_id, hashed)
+        # Cached only once the claim is committed: a rolled-back id must never be handed out again.
+        db.after_commit(partial(self._remember_all, keys, contact_id))
         return contact_id
 
-    async def _resolve_in_db(self, workspace_id: str, keys: list[HashedKey]) -> str:
+    async def _resolve_in_db(self, connection: asyncpg.Connection, workspace_id: str, keys: list[HashedKey]) -> str:
         kinds = [kind for _, kind, _ in keys]
         hashes = [value_hash for _, _, value_hash in keys]
-        async with self._pool.acquire() as connection, connection.transaction():
-            found = {
-                row["kind"]: row["contact_id"] for row in await connection.fetch(_LOOKUP, workspace_id, kinds, hashes)
-            }
-            strongest = next((found[kind] for kind in kinds if kind in found), None)
-            contact_id = strongest or uuid.uuid4().hex
-            await connection.execute(_CLAIM, workspace_id, kinds, hashes, contact_id)
-            if strongest is None:
-                # Another replica may have claimed the same identifier first; its id wins.
-                rows = await connection.fetch(_LOOKUP, workspace_id, kinds[:1], hashes[:1])
-                contact_id = rows[0]["contact_id"]
-            return str(contact_id)
+        found = {row["kind"]: row["contact_id"] for row in await connection.fetch(_LOOKUP, workspace_id, kinds, hashes)}
+        strongest = next((found[kind] for kind in kinds if kind in found), None)
+        contact_id = strongest or new_id()
+        await connection.execute(_CLAIM, workspace_id, kinds, hashes, contact_id)
+        if strongest is None:
+            # Another replica may have claimed the same identifier first; its id wins.
+            rows = await connection.fetch(_LOOKUP, workspace_id, kinds[:1], hashes[:1])
+            contact_id = rows[0]["contact_id"]
+        return str(contact_id)
+
+    def _remember_all(self, keys: list[CacheKey], contact_id: str) -> None:
+        for key in keys:
+            self._remember(key, contact_id)
 
     def _remember(self, key: CacheKey, contact_id: str) -> None:
         self._cache[key] = contact_id
