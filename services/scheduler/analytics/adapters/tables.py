@@ -12,25 +12,10 @@ import asyncpg
 import orjson
 
 from services.scheduler.analytics.domain.attribution import AnalyticsSettings, Credit, Touch
-from services.scheduler.analytics.domain.facts import CounterKey, MessageFacts
+from services.scheduler.analytics.domain.facts import MESSAGE_COUNTERS, CounterKey, MessageFacts
 
-DAILY_COUNTERS = (
-    "entered",
-    "reached",
-    "requested",
-    "sent",
-    "delivered",
-    "bounced",
-    "failed",
-    "suppressed",
-    "opened",
-    "clicked",
-    "machine_opened",
-    "machine_clicked",
-    "unsubscribed",
-    "goal_reached",
-    "exited",
-)
+# Per step and day: flow movements around the per-message counters.
+DAILY_COUNTERS = ("entered", "reached", *MESSAGE_COUNTERS, "goal_reached", "exited")
 _FACT_FIELDS = [f.name for f in dataclasses.fields(MessageFacts)]
 _KEYS = ("workspace_id", "message_id")
 
