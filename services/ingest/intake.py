@@ -56,6 +56,8 @@ class Intake:
         records: list[OutgoingRecord] = []
         pending_profiles: list[tuple[str, bytes]] = []
         event_ids: list[str] = []
+        # Read before any transaction opens: a request holding a connection must never wait for a second one.
+        settings = await self._workspaces.get(workspace_id) if any(isinstance(e, SignupIn) for e in events) else {}
         for event in events:
             # Identity, profile and consent of one event share one transaction (one commit);
             # a returning customer with nothing new needs no database at all.
@@ -71,7 +73,9 @@ class Intake:
                 event_id = event.event_id or new_id()
                 consent_records: list[OutgoingRecord] = []
                 if isinstance(event, SignupIn):
-                    consent_records = await self._consent(db, workspace_id, contact_id, event_id, event, received_at)
+                    consent_records = await self._consent(
+                        db, settings, workspace_id, contact_id, event_id, event, received_at
+                    )
             topic, record = event_record(
                 event, workspace_id=workspace_id, contact_id=contact_id, event_id=event_id, received_at=received_at
             )
@@ -85,6 +89,7 @@ class Intake:
     async def _consent(
         self,
         db: LazyTransaction,
+        settings: dict[str, object],
         workspace_id: str,
         contact_id: str,
         event_id: str,
@@ -92,7 +97,6 @@ class Intake:
         received_at: datetime,
     ) -> list[OutgoingRecord]:
         """Record what the person agreed to; with double opt-in, ask them to confirm (once per sign-up)."""
-        settings = await self._workspaces.get(workspace_id)
         outcome = signup_consent(
             signup.consent,
             source="form",

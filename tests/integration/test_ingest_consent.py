@@ -122,3 +122,20 @@ async def test_the_consent_ledger_cannot_be_rewritten(stack: RealStack) -> None:
             await connection.execute("DELETE FROM consent_ledger WHERE dedupe_key = 'ledger-test'")
     finally:
         await connection.close()
+
+
+async def test_many_first_signups_at_once_never_starve_a_small_pool(stack: RealStack, api_key: tuple[str, str]) -> None:
+    """Each request holds at most one connection: 40 concurrent sign-ups through a pool of 2 all land."""
+    import asyncio
+
+    from services.ingest.app import create_app
+    from tests.support.servers import serving
+
+    app = create_app(stack.settings(IngestSettings, db_pool_size=2))
+    async with (
+        serving(app) as url,
+        httpx.AsyncClient(base_url=url, headers={"X-Api-Key": api_key[1]}, timeout=30) as shop,
+    ):
+        bodies = [signup(f"pool-{uuid.uuid4().hex[:8]}@example.com") for _ in range(40)]
+        answers = await asyncio.wait_for(asyncio.gather(*(shop.post("/v1/events", json=b) for b in bodies)), 20)
+    assert [answer.status_code for answer in answers] == [202] * 40
