@@ -84,26 +84,34 @@ class Dispatcher:
         self.ledger, self.audience, self.templates = ledger, audience, templates
         self.composer, self.channels, self.reporter = composer, channels, reporter
         self._schedule, self._clock = schedule, clock
+        self._loaded: dict[tuple[str, str, int], Template] = {}
 
     async def handle(self, batch: list[Incoming]) -> None:
         """The consumer's handler: every request of the batch at once (the SMTP relay caps concurrency)."""
         requests = [item.value for item in batch if isinstance(item.value, MessageRequested)]
         outcomes = await asyncio.gather(*(self.request(request) for request in requests), return_exceptions=True)
+        finals = [outcome for outcome in outcomes if isinstance(outcome, LedgerEntry)]
+        # One status publish for the whole batch; anything not reported is picked up by the retry loop.
+        await self.reporter.report(finals)
         for outcome in outcomes:
             if isinstance(outcome, asyncpg.PostgresError | OSError):
                 raise Transient(f"database unavailable: {outcome!r}") from outcome
             if isinstance(outcome, BaseException):
                 raise outcome
 
-    async def request(self, request: MessageRequested) -> None:
+    async def request(self, request: MessageRequested) -> LedgerEntry | None:
         entry = await self.ledger.claim(request)
         if entry is None:
             log.debug("message.replayed", message_id=request.event_id)
-            return
-        await self.attempt(entry)
+            return None
+        return await self.try_once(entry)
 
     async def attempt(self, entry: LedgerEntry) -> None:
-        """Try a claimed message once and record what became of it."""
+        """Try a claimed message once, record what became of it, and report it."""
+        await self.reporter.report([await self.try_once(entry)])
+
+    async def try_once(self, entry: LedgerEntry) -> LedgerEntry:
+        """Try a claimed message once and record what became of it in the ledger (not yet reported)."""
         plan = await self._plan(entry.request)
         match plan:
             case Skip(reason):
@@ -115,7 +123,7 @@ class Dispatcher:
                 result = await plan.send()
                 final = await self._settle(entry.request, attempts, result, plan)
         log.info("message.outcome", message_id=entry.message_id, state=final.state, attempt=final.attempts)
-        await self.reporter.report([final])
+        return final
 
     async def _settle(self, request: MessageRequested, attempts: int, result: Attempt, plan: Ready) -> LedgerEntry:
         message_id = request.event_id
@@ -150,10 +158,17 @@ class Dispatcher:
         stored = await self.templates.latest(request.workspace_id, request.template_id)
         if stored is None:
             return Fail(f"no template {request.template_id!r}")
-        try:
-            return stored.load()
-        except TemplateError as error:
-            return Fail(str(error))
+        key = (request.workspace_id, stored.template_id, stored.version)
+        loaded = self._loaded.get(key)
+        if loaded is None:
+            try:
+                loaded = stored.load()  # YAML parsing: once per template version, not per message
+            except TemplateError as error:
+                return Fail(str(error))
+            if len(self._loaded) > 1024:
+                self._loaded.clear()
+            self._loaded[key] = loaded
+        return loaded
 
     async def _reader(
         self, request: MessageRequested, kind: IdentifierKind, field: str
