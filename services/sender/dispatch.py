@@ -10,12 +10,11 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import asyncpg
 import structlog
 
-from services.sender.adapters.audience import Audience
+from services.sender.adapters.audience import Audience, Reader
 from services.sender.adapters.ledger import LedgerEntry, SendLedger
 from services.sender.adapters.sms import SmsProvider
 from services.sender.adapters.smtp import SmtpRelay
@@ -172,12 +171,12 @@ class Dispatcher:
 
     async def _reader(
         self, request: MessageRequested, kind: IdentifierKind, field: str
-    ) -> tuple[dict[str, Any], str, Template] | Plan:
-        """The profile, address and template, or why not to send."""
-        profile = await self.audience.profile(request.workspace_id, request.contact_id)
-        if profile is None:
+    ) -> tuple[Reader, str, Template] | Plan:
+        """The reader, their address and the template, or why not to send."""
+        reader = await self.audience.reader(request.workspace_id, request.contact_id)
+        if reader is None:
             return Skip("contact unknown or erased")
-        address = profile.get(field)
+        address = reader.profile.get(field)
         if not address:
             return Skip(f"contact has no {field}")
         template = await self._template(request)
@@ -187,16 +186,16 @@ class Dispatcher:
         if await self.audience.suppressed(request.workspace_id, kind, str(address), marketing=marketing):
             return Skip(f"{field} suppressed" + (" for marketing" if marketing else ""))
         if marketing:
-            missing = await self.audience.lacks_consent(request.workspace_id, request.contact_id, request.topic)
+            missing = reader.lacks_consent(request.topic)
             if missing:
                 return Skip(missing)
-        return profile, str(address), template
+        return reader, str(address), template
 
     async def _plan_email(self, request: MessageRequested) -> Plan:
         reader = await self._reader(request, "email", "email")
         if not isinstance(reader, tuple):
             return reader
-        profile, address, template = reader
+        person, address, template = reader
         now = self._clock()
         try:
             letter = self.composer.render(
@@ -204,12 +203,12 @@ class Dispatcher:
                 message_id=request.event_id,
                 workspace_id=request.workspace_id,
                 contact_id=request.contact_id,
-                profile=profile,
+                profile=person.profile,
                 variables=request.variables,
                 now=now,
                 flow_id=request.flow_id,
                 step_id=request.step_id,
-                consent=await self.audience.consent(request.workspace_id, request.contact_id),
+                consent=person.consent,
             )
         except RenderError as error:
             return Fail(str(error))
@@ -226,8 +225,8 @@ class Dispatcher:
         reader = await self._reader(request, "phone", "phone")
         if not isinstance(reader, tuple):
             return reader
-        profile, phone, template = reader
-        scope = {"contact": profile, "workspace": {"id": request.workspace_id}, **request.variables}
+        person, phone, template = reader
+        scope = {"contact": person.profile, "workspace": {"id": request.workspace_id}, **request.variables}
         try:
             body = self.composer.text_message(template, scope)
         except RenderError as error:

@@ -3,12 +3,47 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
 from services.sender.domain.compliance import Consent
 from shared.identity import IdentifierKind, identifier_hash
+
+_READER = """
+SELECT c.profile,
+       (SELECT json_object_agg(s.topic, s.status) FROM contact_subscriptions s
+         WHERE s.workspace_id = $1 AND s.contact_id = $2) AS subscriptions,
+       g.occurred_at AS signed_up_at, g.origin AS signed_up_via
+FROM contacts c
+LEFT JOIN LATERAL (
+    SELECT l.occurred_at, coalesce(l.origin, l.source) AS origin FROM consent_ledger l
+    WHERE l.workspace_id = $1 AND l.contact_id = $2 AND l.action = 'grant' AND l.scope = '*'
+    ORDER BY l.id LIMIT 1
+) g ON true
+WHERE c.workspace_id = $1 AND c.contact_id = $2
+"""
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who a message is for, as the sender needs it."""
+
+    profile: dict[str, Any]
+    subscriptions: dict[str, str]  # topic (or * for marketing as a whole) → status
+    consent: Consent | None  # the first marketing grant: when and where, for the footer
+
+    def lacks_consent(self, topic: str | None) -> str | None:
+        """Why a marketing message may not go (no `subscribed` row for `*`, or for its topic), or None.
+
+        The scheduler already judged this; checking again here covers requests from elsewhere and
+        consent withdrawn while the request waited."""
+        for scope in ("*", topic) if topic else ("*",):
+            if self.subscriptions.get(scope) != "subscribed":
+                what = "marketing" if scope == "*" else f"topic {scope}"
+                return f"no consent to {what} ({self.subscriptions.get(scope, 'none')})"
+        return None
 
 
 class Audience:
@@ -27,36 +62,19 @@ class Audience:
             return None
         return profile
 
-    async def consent(self, workspace_id: str, contact_id: str) -> Consent | None:
-        """The first grant of marketing consent: when and where the reader signed up (for the footer)."""
-        row = await self._pool.fetchrow(
-            "SELECT occurred_at, coalesce(origin, source) AS origin FROM consent_ledger "
-            "WHERE workspace_id = $1 AND contact_id = $2 AND action = 'grant' AND scope = '*' ORDER BY id LIMIT 1",
-            workspace_id,
-            contact_id,
-        )
+    async def reader(self, workspace_id: str, contact_id: str) -> Reader | None:
+        """Profile, subscriptions and first marketing consent in one round trip (this runs per message)."""
+        row = await self._pool.fetchrow(_READER, workspace_id, contact_id)
         if row is None:
             return None
-        return Consent(signed_up_on=row["occurred_at"].date(), source=str(row["origin"]))
-
-    async def lacks_consent(self, workspace_id: str, contact_id: str, topic: str | None) -> str | None:
-        """Why a marketing message may not go (no `subscribed` row for `*`, or for its topic), or None.
-
-        The scheduler already judged this; checking again here covers requests from elsewhere and
-        consent withdrawn while the request waited."""
-        rows = await self._pool.fetch(
-            "SELECT topic, status FROM contact_subscriptions WHERE workspace_id = $1 AND contact_id = $2 "
-            "AND topic = ANY($3::text[])",
-            workspace_id,
-            contact_id,
-            ["*", topic] if topic else ["*"],
-        )
-        found = {row["topic"]: row["status"] for row in rows}
-        for scope in ("*", topic) if topic else ("*",):
-            if found.get(scope) != "subscribed":
-                what = "marketing" if scope == "*" else f"topic {scope}"
-                return f"no consent to {what} ({found.get(scope, 'none')})"
-        return None
+        profile: dict[str, Any] = json.loads(row["profile"])
+        if profile.get("erased") or profile.get("erased_at"):
+            return None
+        subscriptions = json.loads(row["subscriptions"]) if row["subscriptions"] else {}
+        consent = None
+        if row["signed_up_at"] is not None:
+            consent = Consent(signed_up_on=row["signed_up_at"].date(), source=str(row["signed_up_via"]))
+        return Reader(profile, subscriptions, consent)
 
     async def suppressed(self, workspace_id: str, kind: IdentifierKind, address: str, *, marketing: bool) -> bool:
         """Scope `all` blocks every message; scope `marketing` (an unsubscribe) only marketing ones."""
