@@ -1,0 +1,58 @@
+"""Message bytes written by hand must read back exactly as written, in any language."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+
+from services.sender.domain.mime import build_message
+from services.sender.domain.render import RenderedMessage
+from services.sender.domain.template import Category
+
+TEXT = "Hei Åse,\nEn lang linje " + "x" * 200 + "\n.en linje med punktum\nHilsen"
+HTML = (
+    "<html><body><p>Hei Åse — velkommen!</p>"
+    + "<a href='https://example.com/?a=1&b=2'>lenke</a>" * 10
+    + "</body></html>"
+)
+
+
+def _bytes() -> bytes:
+    rendered = RenderedMessage(
+        "welcome",
+        Category.MARKETING,
+        "Velkommen, Åse! 🎉",
+        HTML,
+        TEXT,
+        {"List-Unsubscribe-Post": "List-Unsubscribe=One-Click", "List-Id": '"Bøker & Mer" <w.shop.example>'},
+    )
+    return build_message(
+        rendered,
+        from_name="Nordisk Bok Ål",
+        from_address="hello@shop.example",
+        to="reader@example.com",
+        message_id="m-1",
+        sending_domain="shop.example",
+        now=datetime(2026, 11, 25, 9, 0, tzinfo=UTC),
+    )
+
+
+def test_non_ascii_subject_sender_and_parts_read_back_unchanged() -> None:
+    message = message_from_bytes(_bytes(), policy=policy.default)
+    assert message["Subject"] == "Velkommen, Åse! 🎉"
+    assert str(message["From"]) == "Nordisk Bok Ål <hello@shop.example>"
+    assert message["List-Id"] == '"Bøker & Mer" <w.shop.example>'
+    assert message["Message-ID"] == "<m-1@shop.example>"
+    plain = message.get_body(("plain",))
+    html = message.get_body(("html",))
+    assert plain is not None and html is not None
+    assert plain.get_content().replace("\r\n", "\n").rstrip("\n") == TEXT
+    assert html.get_content().replace("\r\n", "\n").rstrip("\n") == HTML
+
+
+def test_every_line_ends_in_crlf_and_stays_short() -> None:
+    data = _bytes()
+    assert b"\n" not in data.replace(b"\r\n", b"")
+    assert max(len(line) for line in data.split(b"\r\n")) <= 998
+    body = data.split(b"\r\n\r\n", 1)[1]
+    assert max(len(line) for line in body.split(b"\r\n")) <= 78  # quoted-printable soft breaks
