@@ -11,7 +11,8 @@ from services.scheduler.app import create_app as create_scheduler
 from services.sender.app import create_app as create_sender
 from services.tracker.app import create_app as create_tracker
 from shared.contract.topics import CONTACTS
-from shared.settings import SchedulerSettings, SenderSettings, TrackerSettings
+from shared.kafka.admin import ensure_topics
+from shared.settings import CommonSettings, SchedulerSettings, SenderSettings, TrackerSettings
 from tests.support.servers import serving
 from tests.support.stack import RealStack
 from tests.support.topics import read_topic
@@ -36,7 +37,11 @@ async def test_ingest_is_ready_and_exposes_request_metrics(shop: httpx.AsyncClie
 async def test_every_service_answers_its_probes(
     stack: RealStack, factory: object, settings_class: type[SchedulerSettings]
 ) -> None:
-    app = factory(stack.settings(settings_class))  # type: ignore[operator]
+    # Topics (and so consumer groups) of its own: a member joining and leaving the shared groups
+    # would make the other tests' consumers wait out a rebalance.
+    prefix = f"{stack.topic_prefix}probe."
+    await ensure_topics(stack.settings(CommonSettings, topic_prefix=prefix))
+    app = factory(stack.settings(settings_class, topic_prefix=prefix))  # type: ignore[operator]
     async with serving(app) as url, httpx.AsyncClient(base_url=url) as client:
         assert (await client.get("/healthz")).status_code == 200
         ready = await _ready(client)
