@@ -110,9 +110,23 @@ def simulate_flow(
         start_at,
         days,
         rules or WorkspacePolicy(),
-        subject=(lambda template, _c: str(known.get(template, {}).get("subject", ""))) if known else None,
+        subject=(lambda template, person: _subject(known, template, person)) if known else None,
     )
     console.print(_table(timeline, who.time_zone or (rules.time_zone if rules else "UTC")))
+
+
+def _subject(known: dict[str, Any], template: str, person: ContactView) -> str:
+    """The subject as this contact would read it (Liquid in the templates' sandbox); raw if it cannot render."""
+    from liquid.exceptions import LiquidError
+
+    from services.sender.domain.liquid_env import environment
+
+    source = str(known.get(template, {}).get("subject", ""))
+    profile = {**person.attributes, "attributes": person.attributes, "tags": list(person.tags)}
+    try:
+        return str(environment(autoescape=False, strict=False).from_string(source).render(contact=profile))
+    except (LiquidError, ValueError, TypeError, LookupError):
+        return source
 
 
 # -- publishing and operating flows: straight to the database, so no running service is needed -----
