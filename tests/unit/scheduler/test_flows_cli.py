@@ -40,3 +40,15 @@ def test_simulate_prints_the_timeline(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "2025-03-30 09:00" in result.output
     assert "birthday-offer" in result.output
+
+
+def test_simulate_shows_subjects_as_the_contact_reads_them() -> None:
+    examples = FLOWS.parent / "simulate"
+    args = ["simulate", str(FLOWS / "welcome-series.yaml"), "--templates", str(TEMPLATES)]
+    args += ["--contact", str(examples / "kari.json"), "--events", str(examples / "signup.jsonl")]
+    result = runner.invoke(
+        flows_app, [*args, "--start", "2026-11-25T09:00:00+01:00", "--days", "5"], env={"COLUMNS": "200"}
+    )
+    assert result.exit_code == 0, result.output
+    assert "Welcome, Kari" in result.output
+    assert "{{" not in result.output
