@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
+from pathlib import Path
 from types import FrameType
 from typing import Annotated
 
@@ -120,17 +121,18 @@ def bench(
     ] = None,
     large: Annotated[bool, typer.Option(help="10 million pending timers instead of 1 million.")] = False,
     quick: Annotated[bool, typer.Option(help="Small sizes, for trying things (figures are rougher).")] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write results.json and RESULTS.md here instead, and leave the README alone (trial runs)."),
+    ] = None,
 ) -> None:
     """Measure every stage against its baseline on a local stack; write bench/results.json and the README table."""
-    from pathlib import Path
-
     from bench.runner import run_bench
 
-    results = run_bench(
-        stage or [], large=large, quick=quick, out_dir=Path("bench"), readme=Path("README.md"), console=console
-    )
+    out_dir, readme = (out, None) if out is not None else (Path("bench"), Path("README.md"))
+    results = run_bench(stage or [], large=large, quick=quick, out_dir=out_dir, readme=readme, console=console)
     measured = sum(1 for result in results if not result.not_measured)
-    console.print(f"{measured} of {len(results)} stages measured; see bench/RESULTS.md.")
+    console.print(f"{measured} of {len(results)} stages measured; see {out_dir / 'RESULTS.md'}.")
 
 
 if __name__ == "__main__":
