@@ -1,7 +1,9 @@
-"""One message from request to outcome: claim, check the audience, render, deliver, record, report.
+"""Messages from request to outcome, a consumed batch at a time: claim, check the audience,
+render, deliver, record, report.
 
 Only the caller that claims a message (or takes it back from the retry loop) attempts it,
-so replays of `messages.requested` are dropped at the claim.
+so replays of `messages.requested` are dropped at the claim. Every database step takes the
+whole batch in one statement; the sends run concurrently (the SMTP relay caps them).
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ from datetime import UTC, datetime
 import asyncpg
 import structlog
 
-from services.sender.adapters.audience import Audience, Reader
-from services.sender.adapters.ledger import LedgerEntry, SendLedger
+from services.sender.adapters.audience import AddressKey, Audience, ContactKey
+from services.sender.adapters.ledger import LedgerEntry, SendLedger, Settled
 from services.sender.adapters.sms import SmsProvider
 from services.sender.adapters.smtp import SmtpRelay
-from services.sender.adapters.templates import TemplateStore
+from services.sender.adapters.templates import StoredTemplate, TemplateStore
 from services.sender.adapters.webhooks import WebhookSender
+from services.sender.domain.eligibility import Reader, address_of, blocked, unreachable
 from services.sender.domain.errors import RenderError, TemplateError
 from services.sender.domain.payload import render_payload
 from services.sender.domain.smtp_outcome import Outcome, RetrySchedule, classify_smtp_reply
@@ -35,6 +38,9 @@ from shared.kafka.consumer import Incoming
 log = structlog.get_logger(__name__)
 
 Clock = Callable[[], datetime]
+
+# The profile field that holds each channel's address.
+ADDRESS_FIELDS: dict[str, IdentifierKind] = {"email": "email", "sms": "phone"}
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,15 @@ class Channels:
     webhooks: WebhookSender
 
 
+@dataclass(frozen=True)
+class Lookups:
+    """What a batch of requests needs from the database, read in a fixed handful of queries."""
+
+    readers: dict[ContactKey, Reader]
+    templates: dict[tuple[str, str], Template | Fail]
+    suppressions: dict[AddressKey, frozenset[str]]
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -86,79 +101,92 @@ class Dispatcher:
         self._loaded: dict[tuple[str, str, int], Template] = {}
 
     async def handle(self, batch: list[Incoming]) -> None:
-        """The consumer's handler: every request of the batch at once (the SMTP relay caps concurrency)."""
+        """The consumer's handler: claim the batch's requests and try the claimed ones once."""
         requests = [item.value for item in batch if isinstance(item.value, MessageRequested)]
-        outcomes = await asyncio.gather(*(self.request(request) for request in requests), return_exceptions=True)
-        finals = [outcome for outcome in outcomes if isinstance(outcome, LedgerEntry)]
-        # One status publish for the whole batch; anything not reported is picked up by the retry loop.
-        await self.reporter.report(finals)
-        for outcome in outcomes:
-            if isinstance(outcome, asyncpg.PostgresError | OSError):
-                raise Transient(f"database unavailable: {outcome!r}") from outcome
-            if isinstance(outcome, BaseException):
-                raise outcome
+        try:
+            claimed = await self.ledger.claim_all(requests)
+            if len(claimed) < len(requests):
+                log.debug("message.replayed", count=len(requests) - len(claimed))
+            await self.attempt_all(claimed)
+        except (asyncpg.PostgresError, OSError) as error:
+            # The batch is consumed again; what was claimed already is the retry loop's (stale-send rule).
+            raise Transient(f"database unavailable: {error!r}") from error
 
-    async def request(self, request: MessageRequested) -> LedgerEntry | None:
-        entry = await self.ledger.claim(request)
-        if entry is None:
-            log.debug("message.replayed", message_id=request.event_id)
-            return None
-        return await self.try_once(entry)
+    async def attempt_all(self, entries: list[LedgerEntry]) -> None:
+        """Try claimed messages once, record what became of them, and report the outcomes in one publish.
 
-    async def attempt(self, entry: LedgerEntry) -> None:
-        """Try a claimed message once, record what became of it, and report it."""
-        await self.reporter.report([await self.try_once(entry)])
+        Anything not reported (the broker was away) is picked up by the retry loop."""
+        await self.reporter.report(await self.try_all(entries))
 
-    async def try_once(self, entry: LedgerEntry) -> LedgerEntry:
-        """Try a claimed message once and record what became of it in the ledger (not yet reported)."""
-        plan = await self._plan(entry.request)
-        match plan:
-            case Skip(reason):
-                final = await self.ledger.finish(entry.message_id, "suppressed", reason)
-            case Fail(reason):
-                final = await self.ledger.finish(entry.message_id, "failed", reason)
-            case Ready():
-                attempts = await self.ledger.start_attempt(entry.message_id)
-                result = await plan.send()
-                final = await self._settle(entry.request, attempts, result, plan)
-        log.info("message.outcome", message_id=entry.message_id, state=final.state, attempt=final.attempts)
-        return final
+    async def try_all(self, entries: list[LedgerEntry]) -> list[LedgerEntry]:
+        """Try claimed messages once and record their outcomes in the ledger (not yet reported)."""
+        if not entries:
+            return []
+        requests = {entry.message_id: entry.request for entry in entries}
+        lookups = await self._look_up([entry.request for entry in entries])
+        settled: list[Settled] = []
+        ready: list[tuple[LedgerEntry, Ready]] = []
+        for entry in entries:
+            match self._plan(entry.request, lookups):
+                case Skip(reason):
+                    settled.append(Settled(entry.message_id, "suppressed", reason))
+                case Fail(reason):
+                    settled.append(Settled(entry.message_id, "failed", reason))
+                case Ready() as plan:
+                    ready.append((entry, plan))
+        attempts = await self.ledger.start_attempts([entry.message_id for entry, _ in ready])
+        results = await asyncio.gather(*(plan.send() for _, plan in ready), return_exceptions=True)
+        for (entry, plan), result in zip(ready, results, strict=True):
+            if isinstance(result, BaseException):
+                # Left `sending`: the stale-send rule tries it again; the rest of the batch is recorded.
+                log.error("message.send_crashed", message_id=entry.message_id, error=repr(result))
+                continue
+            settled.append(await self._settle(entry.request, attempts[entry.message_id], result, plan))
+        finals = await self.ledger.finish_all(settled, requests)
+        for final in finals:
+            log.info("message.outcome", message_id=final.message_id, state=final.state, attempt=final.attempts)
+        return finals
 
-    async def _settle(self, request: MessageRequested, attempts: int, result: Attempt, plan: Ready) -> LedgerEntry:
+    async def _settle(self, request: MessageRequested, attempts: int, result: Attempt, plan: Ready) -> Settled:
         message_id = request.event_id
         match result.outcome:
             case Outcome.SENT:
-                return await self.ledger.finish(message_id, "sent", result.detail)
+                return Settled(message_id, "sent", result.detail)
             case Outcome.DEFERRED:
                 retry_at = self._schedule.next_attempt(attempts, self._clock())
                 if retry_at is None:
-                    return await self.ledger.finish(message_id, "failed", f"gave up after {attempts}: {result.detail}")
-                return await self.ledger.finish(message_id, "deferred", result.detail, retry_at)
+                    return Settled(message_id, "failed", f"gave up after {attempts}: {result.detail}")
+                return Settled(message_id, "deferred", result.detail, retry_at)
             case Outcome.BOUNCED_HARD:
                 if plan.address is not None:
                     kind, address = plan.address
                     await self.audience.suppress(
                         request.workspace_id, kind, address, reason="bounced", source=f"message:{message_id}"
                     )
-                return await self.ledger.finish(message_id, "bounced", result.detail)
+                return Settled(message_id, "bounced", result.detail)
             case _:
-                return await self.ledger.finish(message_id, "failed", result.detail)
+                return Settled(message_id, "failed", result.detail)
 
-    async def _plan(self, request: MessageRequested) -> Plan:
-        match request.channel:
-            case "email":
-                return await self._plan_email(request)
-            case "sms":
-                return await self._plan_sms(request)
-            case "webhook":
-                return await self._plan_webhook(request)
+    async def _look_up(self, requests: list[MessageRequested]) -> Lookups:
+        """Readers and templates of the whole batch, then the suppressions of their addresses."""
+        contacts = list(dict.fromkeys((r.workspace_id, r.contact_id) for r in requests))
+        wanted = list(dict.fromkeys((r.workspace_id, r.template_id) for r in requests if r.channel in ADDRESS_FIELDS))
+        readers, stored = await asyncio.gather(self.audience.readers(contacts), self.templates.latest_many(wanted))
+        templates = {key: self._loaded_template(key, stored.get(key)) for key in wanted}
+        addresses: list[AddressKey] = []
+        for r in requests:
+            kind = ADDRESS_FIELDS.get(r.channel)
+            address = address_of(readers.get((r.workspace_id, r.contact_id)), kind) if kind else None
+            if kind and address:
+                addresses.append((r.workspace_id, kind, address))
+        suppressions = await self.audience.suppression_scopes(list(dict.fromkeys(addresses)))
+        return Lookups(readers, templates, suppressions)
 
-    async def _template(self, request: MessageRequested) -> Template | Fail:
-        stored = await self.templates.latest(request.workspace_id, request.template_id)
+    def _loaded_template(self, key: tuple[str, str], stored: StoredTemplate | None) -> Template | Fail:
         if stored is None:
-            return Fail(f"no template {request.template_id!r}")
-        key = (request.workspace_id, stored.template_id, stored.version)
-        loaded = self._loaded.get(key)
+            return Fail(f"no template {key[1]!r}")
+        cache_key = (key[0], stored.template_id, stored.version)
+        loaded = self._loaded.get(cache_key)
         if loaded is None:
             try:
                 loaded = stored.load()  # YAML parsing: once per template version, not per message
@@ -166,36 +194,41 @@ class Dispatcher:
                 return Fail(str(error))
             if len(self._loaded) > 1024:
                 self._loaded.clear()
-            self._loaded[key] = loaded
+            self._loaded[cache_key] = loaded
         return loaded
 
-    async def _reader(
-        self, request: MessageRequested, kind: IdentifierKind, field: str
-    ) -> tuple[Reader, str, Template] | Plan:
+    def _plan(self, request: MessageRequested, lookups: Lookups) -> Plan:
+        match request.channel:
+            case "email":
+                return self._plan_email(request, lookups)
+            case "sms":
+                return self._plan_sms(request, lookups)
+            case "webhook":
+                return self._plan_webhook(request, lookups)
+
+    def _eligible(self, request: MessageRequested, lookups: Lookups) -> tuple[Reader, str, Template] | Plan:
         """The reader, their address and the template, or why not to send."""
-        reader = await self.audience.reader(request.workspace_id, request.contact_id)
-        if reader is None:
-            return Skip("contact unknown or erased")
-        address = reader.profile.get(field)
-        if not address:
-            return Skip(f"contact has no {field}")
-        template = await self._template(request)
+        kind = ADDRESS_FIELDS[request.channel]
+        reader = lookups.readers.get((request.workspace_id, request.contact_id))
+        why = unreachable(reader, kind)
+        if why is not None or reader is None:
+            return Skip(why or "contact unknown or erased")
+        template = lookups.templates[(request.workspace_id, request.template_id)]
         if isinstance(template, Fail):
             return template
+        address = str(address_of(reader, kind))
         marketing = request.category == "marketing" or template.category is Category.MARKETING
-        if await self.audience.suppressed(request.workspace_id, kind, str(address), marketing=marketing):
-            return Skip(f"{field} suppressed" + (" for marketing" if marketing else ""))
-        if marketing:
-            missing = reader.lacks_consent(request.topic)
-            if missing:
-                return Skip(missing)
-        return reader, str(address), template
+        scopes = lookups.suppressions.get((request.workspace_id, kind, address), frozenset())
+        why = blocked(reader, kind, marketing=marketing, topic=request.topic, suppression_scopes=scopes)
+        if why is not None:
+            return Skip(why)
+        return reader, address, template
 
-    async def _plan_email(self, request: MessageRequested) -> Plan:
-        reader = await self._reader(request, "email", "email")
-        if not isinstance(reader, tuple):
-            return reader
-        person, address, template = reader
+    def _plan_email(self, request: MessageRequested, lookups: Lookups) -> Plan:
+        eligible = self._eligible(request, lookups)
+        if not isinstance(eligible, tuple):
+            return eligible
+        person, address, template = eligible
         now = self._clock()
         try:
             letter = self.composer.render(
@@ -221,11 +254,11 @@ class Dispatcher:
 
         return Ready(send, ("email", address))
 
-    async def _plan_sms(self, request: MessageRequested) -> Plan:
-        reader = await self._reader(request, "phone", "phone")
-        if not isinstance(reader, tuple):
-            return reader
-        person, phone, template = reader
+    def _plan_sms(self, request: MessageRequested, lookups: Lookups) -> Plan:
+        eligible = self._eligible(request, lookups)
+        if not isinstance(eligible, tuple):
+            return eligible
+        person, phone, template = eligible
         scope = {"contact": person.profile, "workspace": {"id": request.workspace_id}, **request.variables}
         try:
             body = self.composer.text_message(template, scope)
@@ -233,12 +266,13 @@ class Dispatcher:
             return Fail(str(error))
         return Ready(lambda: self.channels.sms.send(phone, body))
 
-    async def _plan_webhook(self, request: MessageRequested) -> Plan:
+    def _plan_webhook(self, request: MessageRequested, lookups: Lookups) -> Plan:
         url = request.variables.get("url")
         if not isinstance(url, str) or not url:
             return Fail("a webhook request needs variables.url")
         # A notify step's payload is Liquid over the contact (e.g. a call task naming the person).
-        profile = await self.audience.profile(request.workspace_id, request.contact_id) or {}
+        reader = lookups.readers.get((request.workspace_id, request.contact_id))
+        profile = reader.profile if reader is not None else {}
         scope = {"contact": profile, "workspace": {"id": request.workspace_id}, **request.variables}
         data = {key: value for key, value in request.variables.items() if key != "url"}
         try:

@@ -33,14 +33,11 @@ class RetryLoop:
                 await asyncio.wait_for(self._stopping.wait(), self._poll)
 
     async def run_once(self) -> int:
-        """One round: attempt what is due (each message on its own), then report leftover outcomes."""
+        """One round: attempt what is due (as one batch), then report leftover outcomes.
+
+        A database error leaves the taken messages claimed; the stale-send rule takes them back."""
         due = await self._dispatcher.ledger.take_due(limit=self._batch, stale_after=self._stale_after)
-        outcomes = await asyncio.gather(*(self._dispatcher.attempt(entry) for entry in due), return_exceptions=True)
-        for entry, outcome in zip(due, outcomes, strict=True):
-            if isinstance(outcome, asyncpg.PostgresError | OSError | Transient):
-                log.warning("retry.attempt_failed", message_id=entry.message_id, reason=repr(outcome))
-            elif isinstance(outcome, BaseException):
-                raise outcome
+        await self._dispatcher.attempt_all(due)
         await self._dispatcher.reporter.report_leftovers()
         return len(due)
 

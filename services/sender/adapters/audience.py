@@ -3,47 +3,36 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
 from services.sender.domain.compliance import Consent
+from services.sender.domain.eligibility import Reader
 from shared.identity import IdentifierKind, identifier_hash
 
-_READER = """
-SELECT c.profile,
+_READERS = """
+SELECT k.workspace_id, k.contact_id, c.profile,
        (SELECT json_object_agg(s.topic, s.status) FROM contact_subscriptions s
-         WHERE s.workspace_id = $1 AND s.contact_id = $2) AS subscriptions,
+         WHERE s.workspace_id = k.workspace_id AND s.contact_id = k.contact_id) AS subscriptions,
        g.occurred_at AS signed_up_at, g.origin AS signed_up_via
-FROM contacts c
+FROM unnest($1::text[], $2::text[]) AS k(workspace_id, contact_id)
+JOIN contacts c ON c.workspace_id = k.workspace_id AND c.contact_id = k.contact_id
 LEFT JOIN LATERAL (
     SELECT l.occurred_at, coalesce(l.origin, l.source) AS origin FROM consent_ledger l
-    WHERE l.workspace_id = $1 AND l.contact_id = $2 AND l.action = 'grant' AND l.scope = '*'
+    WHERE l.workspace_id = k.workspace_id AND l.contact_id = k.contact_id AND l.action = 'grant' AND l.scope = '*'
     ORDER BY l.id LIMIT 1
 ) g ON true
-WHERE c.workspace_id = $1 AND c.contact_id = $2
 """
 
+_SUPPRESSIONS = """
+SELECT s.workspace_id, s.address_hash, s.scope FROM suppressions s
+JOIN unnest($1::text[], $2::bytea[]) AS k(workspace_id, address_hash)
+  ON s.workspace_id = k.workspace_id AND s.address_hash = k.address_hash
+"""
 
-@dataclass(frozen=True)
-class Reader:
-    """Who a message is for, as the sender needs it."""
-
-    profile: dict[str, Any]
-    subscriptions: dict[str, str]  # topic (or * for marketing as a whole) → status
-    consent: Consent | None  # the first marketing grant: when and where, for the footer
-
-    def lacks_consent(self, topic: str | None) -> str | None:
-        """Why a marketing message may not go (no `subscribed` row for `*`, or for its topic), or None.
-
-        The scheduler already judged this; checking again here covers requests from elsewhere and
-        consent withdrawn while the request waited."""
-        for scope in ("*", topic) if topic else ("*",):
-            if self.subscriptions.get(scope) != "subscribed":
-                what = "marketing" if scope == "*" else f"topic {scope}"
-                return f"no consent to {what} ({self.subscriptions.get(scope, 'none')})"
-        return None
+ContactKey = tuple[str, str]  # (workspace, contact)
+AddressKey = tuple[str, IdentifierKind, str]  # (workspace, kind, address)
 
 
 class Audience:
@@ -62,30 +51,35 @@ class Audience:
             return None
         return profile
 
-    async def reader(self, workspace_id: str, contact_id: str) -> Reader | None:
-        """Profile, subscriptions and first marketing consent in one round trip (this runs per message)."""
-        row = await self._pool.fetchrow(_READER, workspace_id, contact_id)
-        if row is None:
-            return None
-        profile: dict[str, Any] = json.loads(row["profile"])
-        if profile.get("erased") or profile.get("erased_at"):
-            return None
-        subscriptions = json.loads(row["subscriptions"]) if row["subscriptions"] else {}
-        consent = None
-        if row["signed_up_at"] is not None:
-            consent = Consent(signed_up_on=row["signed_up_at"].date(), source=str(row["signed_up_via"]))
-        return Reader(profile, subscriptions, consent)
+    async def readers(self, contacts: list[ContactKey]) -> dict[ContactKey, Reader]:
+        """Profile, subscriptions and first marketing consent of many contacts in one round trip.
 
-    async def suppressed(self, workspace_id: str, kind: IdentifierKind, address: str, *, marketing: bool) -> bool:
-        """Scope `all` blocks every message; scope `marketing` (an unsubscribe) only marketing ones."""
-        scopes = ["all", "marketing"] if marketing else ["all"]
-        found = await self._pool.fetchval(
-            "SELECT 1 FROM suppressions WHERE workspace_id = $1 AND address_hash = $2 AND scope = ANY($3::text[])",
-            workspace_id,
-            identifier_hash(workspace_id, kind, address),
-            scopes,
-        )
-        return found is not None
+        Unknown and erased contacts are left out."""
+        if not contacts:
+            return {}
+        rows = await self._pool.fetch(_READERS, [w for w, _ in contacts], [c for _, c in contacts])
+        found: dict[ContactKey, Reader] = {}
+        for row in rows:
+            profile: dict[str, Any] = json.loads(row["profile"])
+            if profile.get("erased") or profile.get("erased_at"):
+                continue
+            subscriptions = json.loads(row["subscriptions"]) if row["subscriptions"] else {}
+            consent = None
+            if row["signed_up_at"] is not None:
+                consent = Consent(signed_up_on=row["signed_up_at"].date(), source=str(row["signed_up_via"]))
+            found[(row["workspace_id"], row["contact_id"])] = Reader(profile, subscriptions, consent)
+        return found
+
+    async def suppression_scopes(self, addresses: list[AddressKey]) -> dict[AddressKey, frozenset[str]]:
+        """The suppression scopes (`all`, `marketing`) on each address that has any, in one round trip."""
+        if not addresses:
+            return {}
+        by_hash = {(w, identifier_hash(w, kind, address)): (w, kind, address) for w, kind, address in addresses}
+        rows = await self._pool.fetch(_SUPPRESSIONS, [w for w, _ in by_hash], [h for _, h in by_hash])
+        scopes: dict[AddressKey, set[str]] = {}
+        for row in rows:
+            scopes.setdefault(by_hash[(row["workspace_id"], row["address_hash"])], set()).add(row["scope"])
+        return {key: frozenset(found) for key, found in scopes.items()}
 
     async def suppress(
         self, workspace_id: str, kind: IdentifierKind, address: str, *, reason: str, source: str

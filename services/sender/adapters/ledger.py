@@ -37,52 +37,103 @@ def _entry(row: asyncpg.Record) -> LedgerEntry:
 _COLUMNS = "message_id, state, attempts, last_reply, updated_at, request::text AS request"
 
 
+@dataclass(frozen=True)
+class Settled:
+    """What became of one attempt, for `finish_all`."""
+
+    message_id: str
+    state: Final
+    reply: str | None
+    next_attempt_at: datetime | None = None
+
+
+_CLAIM = """
+INSERT INTO send_ledger (message_id, workspace_id, contact_id, channel, category, template_id,
+                         state, request, flow_id, flow_version, step_id)
+SELECT m, w, c, ch, cat, t, 'claimed', r::jsonb, f, fv, s
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+            $8::text[], $9::int[], $10::text[]) AS u(m, w, c, ch, cat, t, r, f, fv, s)
+ON CONFLICT (message_id) DO NOTHING
+RETURNING message_id, attempts, updated_at
+"""
+
+_START = """
+UPDATE send_ledger SET state = 'sending', attempts = attempts + 1, updated_at = now()
+WHERE message_id = ANY($1::text[]) RETURNING message_id, attempts
+"""
+
+_FINISH = """
+UPDATE send_ledger l SET state = u.state, last_reply = u.reply, next_attempt_at = u.next_at,
+                         reported = false, updated_at = now()
+FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS u(message_id, state, reply, next_at)
+WHERE l.message_id = u.message_id
+RETURNING l.message_id, l.attempts, l.updated_at
+"""
+
+
 class SendLedger:
+    """Every write takes a whole consumed batch in one statement: one commit per step, not per message."""
+
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def claim(self, request: MessageRequested) -> LedgerEntry | None:
-        """The new row when this call claimed the message; None when it was claimed before."""
-        row = await self._pool.fetchrow(
-            "INSERT INTO send_ledger (message_id, workspace_id, contact_id, channel, category, template_id, "
-            "state, request, flow_id, flow_version, step_id) "
-            "VALUES ($1, $2, $3, $4, $5, $6, 'claimed', $7::jsonb, $8, $9, $10) "
-            f"ON CONFLICT (message_id) DO NOTHING RETURNING {_COLUMNS}",
-            request.event_id,
-            request.workspace_id,
-            request.contact_id,
-            request.channel,
-            request.category,
-            request.template_id,
-            request.model_dump_json(),
-            request.flow_id,
-            request.flow_version,
-            request.step_id,
+    async def claim_all(self, requests: list[MessageRequested]) -> list[LedgerEntry]:
+        """The messages this call claimed, in request order; replays (claimed before) are left out."""
+        unique = list({request.event_id: request for request in reversed(requests)}.values())[::-1]
+        if not unique:
+            return []
+        rows = await self._pool.fetch(
+            _CLAIM,
+            [r.event_id for r in unique],
+            [r.workspace_id for r in unique],
+            [r.contact_id for r in unique],
+            [r.channel for r in unique],
+            [r.category for r in unique],
+            [r.template_id for r in unique],
+            [r.model_dump_json() for r in unique],
+            [r.flow_id for r in unique],
+            [r.flow_version for r in unique],
+            [r.step_id for r in unique],
         )
-        return None if row is None else _entry(row)
+        claimed = {row["message_id"]: row for row in rows}
+        return [
+            LedgerEntry(r.event_id, "claimed", 0, None, claimed[r.event_id]["updated_at"], r)
+            for r in unique
+            if r.event_id in claimed
+        ]
 
-    async def start_attempt(self, message_id: str) -> int:
-        """Mark the message in flight; from here until `finish`, a crash means it may go out twice."""
-        attempts: int = await self._pool.fetchval(
-            "UPDATE send_ledger SET state = 'sending', attempts = attempts + 1, updated_at = now() "
-            "WHERE message_id = $1 RETURNING attempts",
-            message_id,
-        )
-        return attempts
+    async def start_attempts(self, message_ids: list[str]) -> dict[str, int]:
+        """Mark the messages in flight (attempt count by id); until `finish_all`, a crash may send them twice."""
+        if not message_ids:
+            return {}
+        rows = await self._pool.fetch(_START, message_ids)
+        return {row["message_id"]: row["attempts"] for row in rows}
 
-    async def finish(
-        self, message_id: str, state: Final, reply: str | None, next_attempt_at: datetime | None = None
-    ) -> LedgerEntry:
-        row = await self._pool.fetchrow(
-            "UPDATE send_ledger SET state = $2, last_reply = $3, next_attempt_at = $4, reported = false, "
-            f"updated_at = now() WHERE message_id = $1 RETURNING {_COLUMNS}",
-            message_id,
-            state,
-            reply,
-            next_attempt_at,
+    async def finish_all(self, settled: list[Settled], requests: dict[str, MessageRequested]) -> list[LedgerEntry]:
+        """Record each outcome (unreported until its status is on the broker); `requests` by message id."""
+        if not settled:
+            return []
+        rows = await self._pool.fetch(
+            _FINISH,
+            [s.message_id for s in settled],
+            [s.state for s in settled],
+            [s.reply for s in settled],
+            [s.next_attempt_at for s in settled],
         )
-        assert row is not None, message_id
-        return _entry(row)
+        found = {row["message_id"]: row for row in rows}
+        missing = [s.message_id for s in settled if s.message_id not in found]
+        assert not missing, missing
+        return [
+            LedgerEntry(
+                s.message_id,
+                s.state,
+                found[s.message_id]["attempts"],
+                s.reply,
+                found[s.message_id]["updated_at"],
+                requests[s.message_id],
+            )
+            for s in settled
+        ]
 
     async def take_due(self, *, limit: int, stale_after: timedelta) -> list[LedgerEntry]:
         """Deferred messages whose time has come, and those a dead sender left behind; claimed for this caller."""
@@ -113,9 +164,13 @@ class SendLedger:
 
     async def mark_reported(self, entries: list[LedgerEntry]) -> None:
         """Only the state that was reported: a newer outcome still needs its own record."""
-        await self._pool.executemany(
-            "UPDATE send_ledger SET reported = true WHERE message_id = $1 AND state = $2 AND attempts = $3",
-            [(entry.message_id, entry.state, entry.attempts) for entry in entries],
+        await self._pool.execute(
+            "UPDATE send_ledger l SET reported = true "
+            "FROM unnest($1::text[], $2::text[], $3::int[]) AS u(message_id, state, attempts) "
+            "WHERE l.message_id = u.message_id AND l.state = u.state AND l.attempts = u.attempts",
+            [entry.message_id for entry in entries],
+            [entry.state for entry in entries],
+            [entry.attempts for entry in entries],
         )
 
     async def get(self, message_id: str) -> LedgerEntry | None:

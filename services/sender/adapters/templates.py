@@ -69,6 +69,20 @@ class TemplateStore:
         row = await self._pool.fetchrow(_LATEST, workspace_id, template_id)
         return None if row is None else _stored(row)
 
+    async def latest_many(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], StoredTemplate]:
+        """The latest version of each (workspace, template) in one round trip; unknown ones are left out."""
+        if not keys:
+            return {}
+        rows = await self._pool.fetch(
+            "SELECT DISTINCT ON (t.workspace_id, t.template_id) t.workspace_id, t.template_id, t.version, t.source, "
+            "t.created_at FROM templates t JOIN unnest($1::text[], $2::text[]) AS k(workspace_id, template_id) "
+            "ON t.workspace_id = k.workspace_id AND t.template_id = k.template_id "
+            "ORDER BY t.workspace_id, t.template_id, t.version DESC",
+            [workspace for workspace, _ in keys],
+            [template for _, template in keys],
+        )
+        return {(row["workspace_id"], row["template_id"]): _stored(row) for row in rows}
+
     async def all_latest(self, workspace_id: str | None = None) -> list[tuple[str, StoredTemplate]]:
         """(workspace, template) for every template's latest version, of one workspace or of all."""
         rows = await self._pool.fetch(

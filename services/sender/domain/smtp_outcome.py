@@ -57,8 +57,12 @@ def classify_smtp_reply(code: int, message: str = "", enhanced: str | None = Non
     status = _enhanced(enhanced, message)
     text = " ".join(message.split())[:300]
 
+    shown = " ".join(
+        part for part in (str(code), status, text) if part and not (part == status and text.startswith(part))
+    )
+
     def verdict(outcome: Outcome, why: str) -> SmtpVerdict:
-        return SmtpVerdict(outcome, code, status, f"{why}: {code} {status or ''} {text}".rstrip())
+        return SmtpVerdict(outcome, code, status, f"{why}: {shown}")
 
     if 200 <= code < 300:
         return verdict(Outcome.SENT, "accepted")

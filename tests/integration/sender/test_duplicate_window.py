@@ -20,14 +20,16 @@ pytestmark = pytest.mark.stack
 
 
 def crash_once(monkeypatch: pytest.MonkeyPatch, ledger: SendLedger, method: str, message_id: str) -> None:
+    """The ledger write `method` fails the first time its batch holds `message_id`."""
     original = getattr(ledger, method)
     crashed: set[str] = set()
 
-    async def crashing(target: str, *args: Any, **kwargs: Any) -> Any:
-        if target == message_id and target not in crashed:
-            crashed.add(target)
+    async def crashing(batch: list[Any], *args: Any, **kwargs: Any) -> Any:
+        ids = {getattr(item, "message_id", item) for item in batch}
+        if message_id in ids and message_id not in crashed:
+            crashed.add(message_id)
             raise Transient(f"simulated crash in {method}")
-        return await original(target, *args, **kwargs)
+        return await original(batch, *args, **kwargs)
 
     monkeypatch.setattr(ledger, method, crashing)
 
@@ -39,7 +41,7 @@ async def test_a_crash_between_the_250_and_the_ledger_update_sends_twice(
     email = f"window.{uuid.uuid4().hex[:8]}@example.com"
     contact = await sender.contact(email=email)
     request_id = f"m-window-{uuid.uuid4().hex[:8]}"
-    crash_once(monkeypatch, sender.runtime.dispatcher.ledger, "finish", request_id)
+    crash_once(monkeypatch, sender.runtime.dispatcher.ledger, "finish_all", request_id)
 
     await sender.request(contact, "welcome-hello", event_id=request_id)
     row = await sender.settled(request_id, "sent", timeout=8)
@@ -54,7 +56,7 @@ async def test_a_crash_before_the_smtp_conversation_sends_once(sender: Sender, m
     email = f"window.{uuid.uuid4().hex[:8]}@example.com"
     contact = await sender.contact(email=email)
     request_id = f"m-early-{uuid.uuid4().hex[:8]}"
-    crash_once(monkeypatch, sender.runtime.dispatcher.ledger, "start_attempt", request_id)
+    crash_once(monkeypatch, sender.runtime.dispatcher.ledger, "start_attempts", request_id)
 
     await sender.request(contact, "welcome-hello", event_id=request_id, times=3)
     row = await sender.settled(request_id, "sent", timeout=8)

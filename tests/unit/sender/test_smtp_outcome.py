@@ -40,7 +40,13 @@ def test_only_dead_addresses_are_suppressed() -> None:
 def test_verdict_keeps_the_enhanced_code_found_in_the_text() -> None:
     verdict = classify_smtp_reply(550, "Recipient rejected 5.1.1 <a@b>")
     assert verdict.enhanced == "5.1.1"
-    assert "550" in verdict.reason
+    assert verdict.reason == "address does not exist: 550 5.1.1 Recipient rejected 5.1.1 <a@b>"
+
+
+def test_the_reason_names_the_enhanced_code_once() -> None:
+    assert classify_smtp_reply(250, "2.0.0 OK: queued").reason == "accepted: 250 2.0.0 OK: queued"
+    assert classify_smtp_reply(250, "OK", enhanced="2.0.0").reason == "accepted: 250 2.0.0 OK"
+    assert classify_smtp_reply(421, "").reason == "transient: 421"
 
 
 def test_retry_schedule_walks_the_delays_then_gives_up() -> None:
