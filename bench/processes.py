@@ -31,17 +31,20 @@ class Profiler:
 
     directory: Path | None = None
     label = ""
+    format = "flamegraph"  # or "raw": collapsed stacks, for `bench.profile --top`
 
     @classmethod
     def attach(cls, name: str, pid: int) -> subprocess.Popen[bytes] | None:
         if cls.directory is None:
             return None
         stem = f"{cls.label}-{name}" if cls.label else name
-        out = cls.directory / f"{stem}.svg"
+        suffix = ".svg" if cls.format == "flamegraph" else ".txt"
+        out = cls.directory / f"{stem}{suffix}"
         n = 2
         while out.exists():
-            out, n = cls.directory / f"{stem}-{n}.svg", n + 1
+            out, n = cls.directory / f"{stem}-{n}{suffix}", n + 1
         command = [_py_spy(), "record", "--pid", str(pid), "--rate", "50", "--nonblocking", "--subprocesses"]
+        command += ["--format", cls.format]
         return subprocess.Popen([*command, "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     @staticmethod

@@ -32,6 +32,7 @@ from services.sender.outcome import Attempt
 from services.sender.statuses import StatusReporter
 from shared.contract.internal import MessageRequested
 from shared.errors import Transient
+from shared.group_writer import GroupWriter
 from shared.identity import IdentifierKind
 from shared.kafka.consumer import Incoming
 
@@ -135,14 +136,23 @@ class Dispatcher:
                 case Ready() as plan:
                     ready.append((entry, plan))
         attempts = await self.ledger.start_attempts([entry.message_id for entry, _ in ready])
-        results = await asyncio.gather(*(plan.send() for _, plan in ready), return_exceptions=True)
-        for (entry, plan), result in zip(ready, results, strict=True):
-            if isinstance(result, BaseException):
-                # Left `sending`: the stale-send rule tries it again; the rest of the batch is recorded.
-                log.error("message.send_crashed", message_id=entry.message_id, error=repr(result))
-                continue
-            settled.append(await self._settle(entry.request, attempts[entry.message_id], result, plan))
-        finals = await self.ledger.finish_all(settled, requests)
+        # Outcomes are recorded as sends complete, a group per write: the window between an SMTP 250
+        # and the ledger saying `sent` stays one write long, not as long as the batch's slowest send.
+        recorder: GroupWriter[Settled, LedgerEntry] = GroupWriter(lambda group: self.ledger.finish_all(group, requests))
+        for outcome in settled:
+            recorder.add(outcome)
+
+        async def send(entry: LedgerEntry, plan: Ready) -> None:
+            try:
+                result = await plan.send()
+            except Exception as error:  # noqa: BLE001 - one message's crash must not lose the batch's outcomes
+                # Left `sending`: the stale-send rule tries it again.
+                log.error("message.send_crashed", message_id=entry.message_id, error=repr(error))
+                return
+            recorder.add(await self._settle(entry.request, attempts[entry.message_id], result, plan))
+
+        await asyncio.gather(*(send(entry, plan) for entry, plan in ready))
+        finals = await recorder.close()
         for final in finals:
             log.info("message.outcome", message_id=final.message_id, state=final.state, attempt=final.attempts)
         return finals
