@@ -21,17 +21,15 @@ from services.ingest.adapters.profiles import merge_into_profile
 from services.ingest.domain.confirmation import DEFAULT_TEMPLATE, confirmation_request
 from services.ingest.domain.consent import double_opt_in_rule, signup_consent
 from services.ingest.domain.profile import carries_profile, identifiers_of, profile_update
-from services.ingest.domain.records import contact_record, event_record
-from services.ingest.domain.requests import ActivityIn, CartIn, ContactRef, PurchaseIn, SignupIn, TrackIn
+from services.ingest.domain.records import EventRecords, contact_record
+from services.ingest.domain.requests import AnyEventIn, ContactRef, SignupIn
 from shared.contact_data import erase_contact
-from shared.contract.topics import CONTACTS, MESSAGES_REQUESTED
+from shared.contract.topics import CONTACTS, MESSAGES_REQUESTED, topic_for_event_type
 from shared.db.lazy import LazyTransaction
 from shared.ids import new_id
 from shared.kafka.producer import OutgoingRecord, Producer
 from shared.settings import CommonSettings
 from shared.tokens import key_ring_from_setting
-
-AnyEventIn = SignupIn | PurchaseIn | CartIn | ActivityIn | TrackIn
 
 
 class Intake:
@@ -53,38 +51,46 @@ class Intake:
 
     async def accept_events(self, workspace_id: str, events: Sequence[AnyEventIn]) -> list[str]:
         received_at = datetime.now(UTC)
+        writer = EventRecords(workspace_id, received_at)
         records: list[OutgoingRecord] = []
         pending_profiles: list[tuple[str, bytes]] = []
         event_ids: list[str] = []
         # Read before any transaction opens: a request holding a connection must never wait for a second one.
         settings = await self._workspaces.get(workspace_id) if any(isinstance(e, SignupIn) for e in events) else {}
         for event in events:
-            # Identity, profile and consent of one event share one transaction (one commit);
-            # a returning customer with nothing new needs no database at all.
-            async with LazyTransaction(self._pool) as db:
-                contact_id = await self.contact_id(workspace_id, event.contact, db)
-                if carries_profile(event.contact):
-                    profile_record = await self._profile_record(
-                        db, workspace_id, contact_id, event.contact, received_at
-                    )
-                    if profile_record is not None:
-                        records.append(profile_record[0])
-                        pending_profiles.append(profile_record[1])
-                event_id = event.event_id or new_id()
-                consent_records: list[OutgoingRecord] = []
-                if isinstance(event, SignupIn):
-                    consent_records = await self._consent(
-                        db, settings, workspace_id, contact_id, event_id, event, received_at
-                    )
-            topic, record = event_record(
-                event, workspace_id=workspace_id, contact_id=contact_id, event_id=event_id, received_at=received_at
-            )
-            records.append(OutgoingRecord.of(topic, record))
+            event_id = event.event_id or new_id()
+            consent_records: list[OutgoingRecord] = []
+            contact_id = self._returning_contact(workspace_id, event)
+            if contact_id is None:
+                # Identity, profile and consent of one event share one transaction (one commit).
+                async with LazyTransaction(self._pool) as db:
+                    contact_id = await self.contact_id(workspace_id, event.contact, db)
+                    if carries_profile(event.contact):
+                        profile_record = await self._profile_record(
+                            db, workspace_id, contact_id, event.contact, received_at
+                        )
+                        if profile_record is not None:
+                            records.append(profile_record[0])
+                            pending_profiles.append(profile_record[1])
+                    if isinstance(event, SignupIn):
+                        consent_records = await self._consent(
+                            db, settings, workspace_id, contact_id, event_id, event, received_at
+                        )
+            topic = topic_for_event_type(event.type)
+            value = writer.value(event, contact_id=contact_id, event_id=event_id)
+            records.append(OutgoingRecord(topic, contact_id, value, writer.headers(event)))
             records.extend(consent_records)
             event_ids.append(event_id)
         await self._producer.send_all(records)
         self._mark_published(pending_profiles)
         return event_ids
+
+    def _returning_contact(self, workspace_id: str, event: AnyEventIn) -> str | None:
+        """A returning customer with nothing new to say needs no database: the usual event."""
+        ref = event.contact
+        if isinstance(event, SignupIn) or carries_profile(ref):
+            return None
+        return ref.contact_id or self.resolver.known(workspace_id, identifiers_of(ref))
 
     async def _consent(
         self,

@@ -18,12 +18,20 @@ def encode_value(record: BaseModel) -> bytes:
 
 def headers_for(record: BaseModel) -> Headers:
     """Headers let a consumer route or filter without parsing the value."""
-    headers: Headers = [("schema", type(record).__name__.encode())]
-    version = getattr(record, "schema_version", None)
+    event_type = getattr(record, "type", None) or getattr(record, "kind", None)
+    return headers_of(
+        type(record).__name__,
+        getattr(record, "schema_version", None),
+        event_type if isinstance(event_type, str) else None,
+    )
+
+
+def headers_of(schema: str, version: int | None, event_type: str | None) -> Headers:
+    """The headers of a record of `schema`, for writers that encode records without building the model."""
+    headers: Headers = [("schema", schema.encode())]
     if version is not None:
         headers.append(("schema-version", str(version).encode()))
-    event_type = getattr(record, "type", None) or getattr(record, "kind", None)
-    if isinstance(event_type, str):
+    if event_type is not None:
         headers.append(("event-type", event_type.encode()))
     return headers
 

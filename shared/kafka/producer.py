@@ -7,13 +7,13 @@ possible on retry and every consumer drops them by event id.
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
 from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.structs import TopicPartition
 from pydantic import BaseModel
 
 from shared.contract.topics import Topic
@@ -36,16 +36,15 @@ class OutgoingRecord:
         return cls(topic, record_key, encode_value(record), headers_for(record))
 
 
+_PARTITIONER = DefaultPartitioner()
+
+
 async def _outcome(future: Awaitable[object]) -> object:
     """One send's result, or the error it failed with (as gather(return_exceptions=True) gives)."""
     try:
         return await future
     except KafkaError as error:
         return error
-
-
-# From this many records on, send_all builds client batches itself (saves a call per record).
-BATCH_FROM = 16
 
 
 class Producer:
@@ -60,7 +59,7 @@ class Producer:
             max_batch_size=256 * 1024,
         )
         self._started = False
-        self._partitions: dict[str, list[int]] = {}  # partition counts are fixed when topics are made
+        self._partitions: dict[str, list[TopicPartition]] = {}  # partition counts are fixed when topics are made
         self._by_key: dict[tuple[str, int], int] = {}
 
     async def start(self) -> None:
@@ -80,69 +79,52 @@ class Producer:
         if not self._started:
             raise BrokerUnavailable("producer is not connected")
         try:
-            if len(records) >= BATCH_FROM:
-                futures = await self._send_batched(records)
-            else:
-                futures = [
-                    await self._producer.send(
-                        record.topic.full_name(self._settings.topic_prefix),
-                        value=record.value,
-                        key=record.key.encode(),
-                        headers=record.headers,
-                    )
-                    for record in records
-                ]
+            futures = await self._append(records)
             # The client fails a batch it could not deliver within request_timeout_ms and then never
             # sends it, so waiting for that verdict (not cutting it short) means a 503 is final.
             # The outer bound is only a backstop.
             async with asyncio.timeout(self._timeout * 2 + 1):
-                if len(futures) == 1:
-                    outcomes = [await _outcome(futures[0])]
-                else:
-                    outcomes = await asyncio.gather(*futures, return_exceptions=True)
+                # One after the other: records of one batch are acknowledged together, so after the
+                # first wait the rest are usually done already (cheaper than gathering a thousand).
+                outcomes = [await _outcome(future) for future in futures]
         except (KafkaError, OSError, TimeoutError) as error:
             raise BrokerUnavailable(f"broker did not acknowledge: {error!r}") from error
         failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
         if failures:
             raise BrokerUnavailable(f"broker did not acknowledge {len(failures)} of {len(records)}: {failures[0]!r}")
 
-    async def _send_batched(self, records: Sequence[OutgoingRecord]) -> list[asyncio.Future[object]]:
-        """Many records at once: one client batch per partition instead of one call per record.
+    async def _append(self, records: Sequence[OutgoingRecord]) -> list[asyncio.Future[object]]:
+        """Add each record to the client's open batch for its partition, in order.
 
-        Partitions are chosen as the client (and Java clients) would — murmur2 of the key — so a
-        contact's records land on the same partition whichever way they were sent, in order.
+        This is what `AIOKafkaProducer.send` does after choosing the partition, minus its per-record
+        overhead; unlike handing over a batch of our own, concurrent requests' records share one
+        batch per partition, so one produce request carries all of them. Partitions are chosen as
+        the client (and Java clients) would — murmur2 of the key — so a contact's records land on
+        the same partition whichever way they were sent, in order.
         """
-        groups: dict[tuple[str, int], list[OutgoingRecord]] = defaultdict(list)
+        accumulator = self._producer._message_accumulator  # what `send` appends to (aiokafka is pinned)
+        timeout = self._timeout
+        futures = []
         for record in records:
             name = record.topic.full_name(self._settings.topic_prefix)
             partitions = self._partitions.get(name)
             if partitions is None:
-                partitions = self._partitions[name] = sorted(await self._producer.partitions_for(name))
-            groups[name, self._partition_of(record.key, partitions)].append(record)
-        futures = []
-        for (name, partition), items in groups.items():
-            batch = self._producer.create_batch()
-            for record in items:
-                while (
-                    batch.append(key=record.key.encode(), value=record.value, timestamp=None, headers=record.headers)
-                    is None
-                ):
-                    if batch.record_count() == 0:
-                        raise BrokerUnavailable(f"a record for {name} is larger than a whole batch")
-                    futures.append(await self._producer.send_batch(batch, name, partition=partition))
-                    batch = self._producer.create_batch()
-            futures.append(await self._producer.send_batch(batch, name, partition=partition))
+                numbers = sorted(await self._producer.partitions_for(name))
+                partitions = self._partitions[name] = [TopicPartition(name, number) for number in numbers]
+            key = record.key.encode()
+            partition = partitions[self._partition_of(record.key, key, len(partitions))]
+            futures.append(await accumulator.add_message(partition, key, record.value, timeout, headers=record.headers))
         return futures
 
-    def _partition_of(self, key: str, partitions: list[int]) -> int:
+    def _partition_of(self, key: str, key_bytes: bytes, count: int) -> int:
         """murmur2 is pure Python in the client; the same contacts come back often, so remember."""
-        cache_key = (key, len(partitions))
-        partition = self._by_key.get(cache_key)
-        if partition is None:
+        cache_key = (key, count)
+        index = self._by_key.get(cache_key)
+        if index is None:
             if len(self._by_key) > 200_000:
                 self._by_key.clear()
-            partition = self._by_key[cache_key] = DefaultPartitioner()(key.encode(), partitions, partitions)
-        return partition
+            index = self._by_key[cache_key] = _PARTITIONER(key_bytes, range(count), range(count))
+        return index
 
     async def publish(self, topic: Topic, records: Iterable[BaseModel]) -> None:
         await self.send_all([OutgoingRecord.of(topic, record) for record in records])

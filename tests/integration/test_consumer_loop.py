@@ -91,7 +91,7 @@ async def test_batched_and_single_sends_put_a_contact_on_the_same_partition_in_o
     await producer.start()
     run = uuid.uuid4().hex[:8]
     try:
-        batched = [OutgoingRecord.of(EVENTS, track(run, i)) for i in range(40)]  # batched: ≥ BATCH_FROM
+        batched = [OutgoingRecord.of(EVENTS, track(run, i)) for i in range(40)]  # many in one call
         await producer.send_all(batched)
         for i in range(5):  # one by one: the client's own partitioner
             await producer.send_all([OutgoingRecord.of(EVENTS, track(f"{run}-late", i))])

@@ -42,6 +42,11 @@ async def test_an_event_posted_while_the_broker_is_down_gets_503_and_is_not_writ
             assert during.status_code == 503
             assert during.headers["Retry-After"].isdigit()
             assert (await shop.get("/readyz")).status_code == 503
+            batch = [event_of("track", name="viewed", contact={"external_id": "c1"}) for _ in range(50)]
+            during_batch = await shop.post("/v1/events/batch", json={"events": batch})
+            assert during_batch.status_code == 503
+            assert during_batch.json()["error"] == "broker_unavailable"
+            assert during_batch.headers["Retry-After"].isdigit()
 
             broker.start()  # memory-only: comes back empty
             await ensure_topics(settings)

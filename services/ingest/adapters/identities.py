@@ -42,16 +42,24 @@ class ContactResolver:
         """The contact id for these identifiers, strongest first; new identifiers are attached to it."""
         # The in-memory cache is keyed by the normalised identifier (no hashing on the hot path);
         # only the database sees hashes.
+        known = self.known(workspace_id, identifiers)
+        if known is not None:
+            return known
         keys = [(workspace_id, kind, normalise(kind, value)) for kind, value in identifiers]
-        cached = [self._cache.get(key) for key in keys]
-        if all(cached):
-            self._touch(keys)
-            return str(cached[0])
         hashed = [(ws, kind, identifier_hash(ws, kind, value)) for ws, kind, value in keys]
         contact_id = await self._resolve_in_db(await db.connection(), workspace_id, hashed)
         # Cached only once the claim is committed: a rolled-back id must never be handed out again.
         db.after_commit(partial(self._remember_all, keys, contact_id))
         return contact_id
+
+    def known(self, workspace_id: str, identifiers: list[tuple[IdentifierKind, str]]) -> str | None:
+        """The contact id when every identifier is cached (a returning customer), without a query."""
+        keys = [(workspace_id, kind, normalise(kind, value)) for kind, value in identifiers]
+        cached = [self._cache.get(key) for key in keys]
+        if not (cached and all(cached)):
+            return None
+        self._touch(keys)
+        return str(cached[0])
 
     async def _resolve_in_db(self, connection: asyncpg.Connection, workspace_id: str, keys: list[HashedKey]) -> str:
         kinds = [kind for _, kind, _ in keys]

@@ -69,23 +69,31 @@ async def post_event(
 async def post_batch(request: Request, workspace_id: WorkspaceDep, batch: BatchIn) -> Any:
     limit = request.app.state.settings.ingest_max_batch
     if len(batch.events) > limit:
-        return JSONResponse(
-            {"error": "batch_too_large", "errors": [{"path": "$.events", "reason": f"at most {limit} events"}]},
-            413,
-        )
+        return Response(too_large(limit), 413, media_type="application/json")
     valid, rejected = _validate(batch.events)
     if rejected and not batch.partial:
         return JSONResponse(
             {"error": "invalid_batch", "rejected": [item.model_dump() for item in rejected]}, status_code=422
         )
     event_ids = await _intake(request).accept_events(workspace_id, [event for _, event in valid]) if valid else []
-    # Built by hand: the model above documents it, and 1,000 items need no second validation.
+    answer = batch_accepted(event_ids, [index for index, _ in valid], [item.model_dump() for item in rejected])
+    return Response(answer, status_code=202, media_type="application/json")
+
+
+def too_large(limit: int) -> bytes:
+    return orjson.dumps(
+        {"error": "batch_too_large", "errors": [{"path": "$.events", "reason": f"at most {limit} events"}]}
+    )
+
+
+def batch_accepted(event_ids: list[str], indexes: list[int] | range, rejected: list[dict[str, Any]]) -> bytes:
+    """The BatchAccepted body, built by hand: 1,000 items need no second validation."""
     body = {
         "accepted": [{"event_id": event_id} for event_id in event_ids],
-        "accepted_indexes": [index for index, _ in valid],
-        "rejected": [item.model_dump() for item in rejected],
+        "accepted_indexes": list(indexes),
+        "rejected": rejected,
     }
-    return Response(orjson.dumps(body), status_code=202, media_type="application/json")
+    return orjson.dumps(body)
 
 
 def _validate(events: list[dict[str, Any]]) -> tuple[list[tuple[int, Any]], list[BatchItemError]]:

@@ -1,10 +1,11 @@
-"""POST /v1/events answered by a small ASGI layer ahead of the framework stack.
+"""POST /v1/events and /v1/events/batch answered by a small ASGI layer ahead of the framework stack.
 
-This is the shops' busiest call. Routing, dependency resolution and response-model
+These are the shops' busiest calls. Routing, dependency resolution and response-model
 validation cost more than the work itself, so this path reads the key, validates the
-body with the same pydantic model, writes to the broker and answers — with the same
-status codes and error bodies as the documented FastAPI route, which stays for the
-OpenAPI docs and every other path.
+body with the same pydantic models, writes to the broker and answers — with the same
+status codes and error bodies as the documented FastAPI routes, which stay for the
+OpenAPI docs and every other path. A batch that does not validate in one pass goes on to
+its route, which says what is wrong item by item (and takes the valid ones when partial).
 """
 
 from __future__ import annotations
@@ -18,20 +19,25 @@ from pydantic import TypeAdapter, ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.ingest.api.errors import RETRY_AFTER_SECONDS, describe
-from services.ingest.domain.requests import EventIn
+from services.ingest.api.events import batch_accepted, too_large
+from services.ingest.domain.requests import CleanBatchIn, EventIn
 from services.ingest.intake import Intake
 from shared.errors import BrokerUnavailable
 from shared.http import LATENCY, REQUESTS
 from shared.workspaces import ApiKeys
 
 ROUTE = "/v1/events"
+BATCH_ROUTE = "/v1/events/batch"
 _EVENT: TypeAdapter[Any] = TypeAdapter(EventIn)
+_BATCH: TypeAdapter[CleanBatchIn] = TypeAdapter(CleanBatchIn)
 _JSON = [(b"content-type", b"application/json")]
 _UNAUTHORIZED = [*_JSON, (b"www-authenticate", b"Bearer")]
 _RETRY = [*_JSON, (b"retry-after", str(RETRY_AFTER_SECONDS).encode())]
 _BROKER_DOWN = orjson.dumps(
     {"error": "broker_unavailable", "message": "Nothing was accepted; retry with the same event ids."}
 )
+
+Answer = tuple[int, bytes, list[tuple[bytes, bytes]]]
 
 
 class EventFastPath:
@@ -40,40 +46,75 @@ class EventFastPath:
         self._state = state  # the app's state, filled in by its lifespan
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != ROUTE or scope["method"] != "POST":
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in (ROUTE, BATCH_ROUTE):
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status, body, headers = await self._answer(scope, receive)
+        state = self._state()
+        answer: Answer | None
+        workspace_id = await _authorise(state.api_keys, scope["headers"])
+        if not isinstance(workspace_id, str):
+            answer = workspace_id
+        else:
+            raw = await _read_body(receive)
+            if scope["path"] == ROUTE:
+                answer = await _single(state.intake, workspace_id, raw)
+            elif _is_json(scope["headers"]):
+                answer = await _clean_batch(state, workspace_id, raw)
+            else:
+                answer = None
+            if answer is None:
+                await self.app(scope, _replay(raw, receive), send)
+                return
+        status, body, headers = answer
         headers = [*headers, (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
-        LATENCY.labels("ingest", ROUTE).observe(time.perf_counter() - started)
-        REQUESTS.labels("ingest", ROUTE, str(status)).inc()
+        LATENCY.labels("ingest", scope["path"]).observe(time.perf_counter() - started)
+        REQUESTS.labels("ingest", scope["path"], str(status)).inc()
 
-    async def _answer(self, scope: Scope, receive: Receive) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
-        state = self._state()
-        key = _api_key(scope["headers"])
-        if not key:
-            return 401, b'{"detail":"missing API key"}', _UNAUTHORIZED
-        keys: ApiKeys = state.api_keys
-        check = await keys.check(key)
-        if check.workspace_id is None:
-            return 401, b'{"detail":"unknown API key"}', _UNAUTHORIZED
-        if check.revoked:
-            return 403, b'{"detail":"this API key was revoked"}', _JSON
-        raw = await _read_body(receive)
-        try:
-            event = _EVENT.validate_json(raw)
-        except ValidationError as error:
-            problems = describe([{**e, "loc": ("body", *e["loc"])} for e in error.errors()])
-            return 422, orjson.dumps({"error": "invalid_request", "errors": problems}), _JSON
-        intake: Intake = state.intake
-        try:
-            [event_id] = await intake.accept_events(check.workspace_id, [event])
-        except BrokerUnavailable:
-            return 503, _BROKER_DOWN, _RETRY
-        return 202, orjson.dumps({"event_id": event_id}), _JSON
+
+async def _authorise(keys: ApiKeys, headers: list[tuple[bytes, bytes]]) -> str | Answer:
+    """The workspace id, or the answer that refuses the request."""
+    key = _api_key(headers)
+    if not key:
+        return 401, b'{"detail":"missing API key"}', _UNAUTHORIZED
+    check = await keys.check(key)
+    if check.workspace_id is None:
+        return 401, b'{"detail":"unknown API key"}', _UNAUTHORIZED
+    if check.revoked:
+        return 403, b'{"detail":"this API key was revoked"}', _JSON
+    return check.workspace_id
+
+
+async def _single(intake: Intake, workspace_id: str, raw: bytes) -> Answer:
+    try:
+        event = _EVENT.validate_json(raw)
+    except ValidationError as error:
+        problems = describe([{**e, "loc": ("body", *e["loc"])} for e in error.errors()])
+        return 422, orjson.dumps({"error": "invalid_request", "errors": problems}), _JSON
+    try:
+        [event_id] = await intake.accept_events(workspace_id, [event])
+    except BrokerUnavailable:
+        return 503, _BROKER_DOWN, _RETRY
+    return 202, orjson.dumps({"event_id": event_id}), _JSON
+
+
+async def _clean_batch(state: Any, workspace_id: str, raw: bytes) -> Answer | None:
+    """A batch of valid events in one validation pass; None when some part is wrong (the route explains)."""
+    try:
+        batch = _BATCH.validate_json(raw)
+    except ValidationError:
+        return None
+    limit: int = state.settings.ingest_max_batch
+    if len(batch.events) > limit:
+        return 413, too_large(limit), _JSON
+    intake: Intake = state.intake
+    try:
+        event_ids = await intake.accept_events(workspace_id, batch.events) if batch.events else []
+    except BrokerUnavailable:
+        return 503, _BROKER_DOWN, _RETRY
+    return 202, batch_accepted(event_ids, range(len(event_ids)), []), _JSON
 
 
 def _api_key(headers: list[tuple[bytes, bytes]]) -> str | None:
@@ -87,6 +128,15 @@ def _api_key(headers: list[tuple[bytes, bytes]]) -> str | None:
     return header_key
 
 
+def _is_json(headers: list[tuple[bytes, bytes]]) -> bool:
+    """As the framework decides whether to parse a body as JSON: no content type, or a JSON one."""
+    for name, value in headers:
+        if name == b"content-type":
+            kind = value.split(b";", 1)[0].strip().lower()
+            return kind == b"application/json" or (kind.startswith(b"application/") and kind.endswith(b"+json"))
+    return True
+
+
 async def _read_body(receive: Receive) -> bytes:
     chunks: list[bytes] = []
     while True:
@@ -94,3 +144,15 @@ async def _read_body(receive: Receive) -> bytes:
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             return b"".join(chunks)
+
+
+def _replay(raw: bytes, receive: Receive) -> Receive:
+    """The body already read, once; after it, whatever the client sends next (a disconnect)."""
+    pending = [raw]
+
+    async def replayed() -> Message:
+        if pending:
+            return {"type": "http.request", "body": pending.pop(), "more_body": False}
+        return await receive()
+
+    return replayed

@@ -58,7 +58,8 @@ class TrackIn(_EventMeta, TrackFields):
     pass
 
 
-EventIn = Annotated[SignupIn | PurchaseIn | CartIn | ActivityIn | TrackIn, Field(discriminator="type")]
+AnyEventIn = SignupIn | PurchaseIn | CartIn | ActivityIn | TrackIn
+EventIn = Annotated[AnyEventIn, Field(discriminator="type")]
 
 
 class BatchIn(BaseModel):
@@ -69,6 +70,15 @@ class BatchIn(BaseModel):
         default=False,
         description="Accept the valid events and report the rest (default: all or nothing).",
     )
+
+
+class CleanBatchIn(BaseModel):
+    """A batch whose events all validate (the usual case), checked in one pass from the raw body."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[EventIn]
+    partial: bool = False
 
 
 class ContactIn(ContactRef):
