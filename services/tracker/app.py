@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
 from services.tracker.adapters.buffer import EngagementBuffer
 from services.tracker.adapters.consent import ConsentStore
@@ -31,7 +32,22 @@ Public links in messages (`/o/…` open pixel, `/c/…` click redirect, `/u/…`
 """
 
 
-def create_app(settings: TrackerSettings | None = None) -> FastAPI:
+class TrackerApp(FastAPI):
+    """The service's FastAPI app, with opens and clicks answered in front of it.
+
+    uvicorn calls this first, so a hit skips FastAPI's own per-request work and the whole
+    middleware stack (a third of the CPU a hit cost); every other request goes on as usual.
+    """
+
+    link_hits: LinkHits
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and await self.link_hits(scope, send):
+            return
+        await super().__call__(scope, receive, send)
+
+
+def create_app(settings: TrackerSettings | None = None) -> TrackerApp:
     settings = settings or TrackerSettings()
     keys = key_ring(settings.link_signing_keys)
     buffer = EngagementBuffer(
@@ -54,10 +70,12 @@ def create_app(settings: TrackerSettings | None = None) -> FastAPI:
     app = create_service_app(
         "tracker", settings, title="Dripline tracker", description=DESCRIPTION, on_start=[start_tracking]
     )
+    # The shared builder makes a plain FastAPI; this app is one with the link hits in front.
+    app.__class__ = TrackerApp
+    assert isinstance(app, TrackerApp)
+    app.link_hits = LinkHits(keys=keys, judge=HitJudge(), buffer=buffer)
     app.state.engagements = buffer
     app.include_router(consent_router(keys, settings.tracker_public_url))
     app.include_router(bounce_router())
     app.add_middleware(BodyLimit, max_bytes=settings.tracker_max_body_bytes)
-    # Added last, so it is outermost: opens and clicks skip every layer below it.
-    app.add_middleware(LinkHits, keys=keys, judge=HitJudge(), buffer=buffer)
     return app

@@ -9,6 +9,7 @@ mailbox provider retrying its one-click POST) republishes the same id, which con
 from __future__ import annotations
 
 import hashlib
+import time
 from datetime import UTC, datetime
 
 import structlog
@@ -17,10 +18,8 @@ from services.tracker.adapters.buffer import EngagementBuffer
 from services.tracker.adapters.consent import Confirmation, ConsentStore, Proof
 from services.tracker.domain.machine import HUMAN
 from services.tracker.hits import engagement
-from shared.contract.internal import Engagement
-from shared.contract.topics import ENGAGEMENT
 from shared.errors import BrokerUnavailable
-from shared.kafka.producer import OutgoingRecord, Producer
+from shared.kafka.producer import Producer
 from shared.tokens import TokenClaims
 
 __all__ = ["Consent"]
@@ -91,8 +90,8 @@ class Consent:
 
     async def _publish(self, claims: TokenClaims, kind: str, event_id: str) -> None:
         """Straight to the broker (these are rare and matter); the buffer retries if it is away."""
-        record: Engagement = engagement(claims, kind, HUMAN, event_id=event_id, now=datetime.now(UTC))
+        record = engagement(claims, kind, HUMAN, event_id=event_id, now=time.time())
         try:
-            await self._producer.send_all([OutgoingRecord.of(ENGAGEMENT, record)])
+            await self._producer.send_all([record])
         except BrokerUnavailable:
             self._buffer.add(record)

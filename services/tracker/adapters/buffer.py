@@ -14,8 +14,6 @@ import contextlib
 import structlog
 from prometheus_client import Counter, Gauge
 
-from shared.contract.internal import Engagement
-from shared.contract.topics import ENGAGEMENT
 from shared.errors import BrokerUnavailable
 from shared.kafka.producer import OutgoingRecord, Producer
 
@@ -27,7 +25,7 @@ SENT = Counter("dripline_tracker_engagements_sent_total", "Engagement records th
 DROPPED = Counter("dripline_tracker_engagements_dropped_total", "Hits dropped because the buffer was full")
 WAITING = Gauge("dripline_tracker_engagements_waiting", "Hits in memory, not yet on the broker")
 
-_MAX_SEND = 5_000
+_MAX_SEND = 1_000  # handed to the producer in one go: bounds the pause a flush makes in the hits
 _RETRY_SECONDS = 0.5
 
 
@@ -37,12 +35,15 @@ class EngagementBuffer:
         self._interval = interval_s
         self._batch = batch
         self._limit = limit
-        self._waiting: list[Engagement] = []
+        self._waiting: list[OutgoingRecord] = []
         self._full = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    def add(self, record: Engagement) -> None:
-        """Never blocks and never raises: the hot path calls this and answers at once."""
+    def add(self, record: OutgoingRecord) -> None:
+        """Never blocks and never raises: the hot path calls this and answers at once.
+
+        Records come already encoded, so a flush only hands bytes to the producer.
+        """
         if len(self._waiting) >= self._limit:
             DROPPED.inc()
             return
@@ -84,7 +85,7 @@ class EngagementBuffer:
             return False
         taken, self._waiting = self._waiting[:_MAX_SEND], self._waiting[_MAX_SEND:]
         try:
-            await self._producer.send_all([OutgoingRecord.of(ENGAGEMENT, record) for record in taken])
+            await self._producer.send_all(taken)
         except BrokerUnavailable as error:
             self._waiting[:0] = taken
             log.warning("tracker.flush_failed", waiting=len(self._waiting), reason=str(error))

@@ -1,18 +1,18 @@
 """The hot path: open pixels and click redirects, answered before the framework's stack.
 
-Every open and click in every message lands here, so these two paths are served by a
-small ASGI layer in front of the app: verify the token, judge person or machine, hand
-the record to the buffer, answer. No routing table, no request objects, and nothing
-that waits for the database or the broker. Everything else passes through untouched.
+Every open and click in every message lands here, so the tracker's app asks this first
+(see `TrackerApp`): verify the token, judge person or machine, hand the encoded record
+to the buffer, answer. No routing table, no request objects, no middleware, and nothing
+that waits for the database or the broker. Every other request goes on to FastAPI.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
 from urllib.parse import quote
 
 from prometheus_client import Counter
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope, Send
 
 from services.tracker import pages
 from services.tracker.adapters.buffer import EngagementBuffer
@@ -24,8 +24,9 @@ __all__ = ["LinkHits", "invalid_link_body"]
 
 HITS = Counter("dripline_tracker_hits_total", "Opens and clicks answered", ["kind", "machine"])
 INVALID = Counter("dripline_tracker_invalid_links_total", "Links refused: tampered, unknown key or wrong kind")
+# Children made once: `labels()` per hit costs more than the count. `machine` reads "true" or "false".
 _COUNTED = {
-    (kind, machine): HITS.labels(kind, str(machine).lower()) for kind in ("open", "click") for machine in (0, 1)
+    (kind, machine): HITS.labels(kind, str(machine).lower()) for kind in ("open", "click") for machine in (False, True)
 }
 
 Headers = list[tuple[bytes, bytes]]
@@ -59,39 +60,41 @@ def invalid_link_body() -> bytes:
     return _INVALID
 
 
+Answer = tuple[int, Headers, bytes]
+
+
 class LinkHits:
     """`GET|HEAD /o/{token}` and `/c/{token}`; a bad token gets a 400 page, never a redirect."""
 
-    def __init__(self, app: ASGIApp, *, keys: KeyRing, judge: HitJudge, buffer: EngagementBuffer) -> None:
-        self.app = app
+    def __init__(self, *, keys: KeyRing, judge: HitJudge, buffer: EngagementBuffer) -> None:
         self._keys = keys
         self._judge = judge
         self._buffer = buffer
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path: str = scope.get("path", "")
-        if scope["type"] != "http" or len(path) < 4 or path[0] != "/" or path[2] != "/" or path[1] not in "oc":
-            await self.app(scope, receive, send)
-            return
+    async def __call__(self, scope: Scope, send: Send) -> bool:
+        """Answer a hit and return True; False for any other request, which is left untouched."""
+        path: str = scope["path"]
+        if len(path) < 4 or path[2] != "/" or path[0] != "/" or path[1] not in "oc":
+            return False
         method: str = scope["method"]
         token = path[3:]
         if method not in ("GET", "HEAD") or "/" in token:
-            await self.app(scope, receive, send)
-            return
+            return False
         if path[1] == "o":
             status, headers, body = self._open(scope, token, method)
         else:
             status, headers, body = self._click(scope, token, method)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
+        return True
 
-    def _open(self, scope: Scope, token: str, method: str) -> tuple[int, Headers, bytes]:
+    def _open(self, scope: Scope, token: str, method: str) -> Answer:
         try:
             claims = self._keys.verify(token, TokenKind.OPEN)
         except TokenError:
             INVALID.inc()
             return 400, _INVALID_HEADERS, _INVALID
-        now = datetime.now(UTC)
+        now = time.time()
         client = scope.get("client")
         verdict = self._judge.judge_open(
             user_agent=_user_agent(scope), method=method, client_host=client[0] if client else None
@@ -100,14 +103,14 @@ class LinkHits:
         _COUNTED["open", verdict.machine].inc()
         return 200, _PIXEL, TRANSPARENT_GIF
 
-    def _click(self, scope: Scope, token: str, method: str) -> tuple[int, Headers, bytes]:
+    def _click(self, scope: Scope, token: str, method: str) -> Answer:
         try:
             claims = self._keys.verify(token, TokenKind.CLICK)
         except TokenError:
             INVALID.inc()
             return 400, _INVALID_HEADERS, _INVALID
         assert claims.url is not None  # verify() guarantees a safe absolute http(s) url on click tokens
-        now = datetime.now(UTC)
+        now = time.time()
         verdict = self._judge.judge_click(claims, user_agent=_user_agent(scope), method=method, now=now)
         self._buffer.add(engagement(claims, "clicked", verdict, event_id=hit_event_id("c", token, now), now=now))
         _COUNTED["click", verdict.machine].inc()

@@ -6,11 +6,12 @@ security scanners follow every link, often at once and right after delivery.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
-__all__ = ["ClickFacts", "OpenFacts", "Verdict", "judge_click", "judge_open"]
+__all__ = ["HUMAN", "ClickFacts", "OpenFacts", "Verdict", "judge_click", "judge_click_at", "judge_open"]
 
 _PROXY_AGENTS = (
     ("googleimageproxy", "google image proxy"),
@@ -57,6 +58,9 @@ class Verdict:
 
 
 HUMAN = Verdict(False)
+_HEAD = Verdict(True, "HEAD request")
+_NO_AGENT = Verdict(True, "no user agent")
+_APPLE_MPP = Verdict(True, "apple mail privacy protection")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,17 +83,9 @@ class ClickFacts:
 
 
 def judge_open(facts: OpenFacts) -> Verdict:
-    agent = facts.user_agent.strip().lower()
     if facts.apple_proxy:
-        return Verdict(True, "apple mail privacy protection")
-    for needle, reason in _PROXY_AGENTS:
-        if needle in agent:
-            return Verdict(True, reason)
-    if agent == _APPLE_MPP_AGENT:
-        return Verdict(True, "apple mail privacy protection")
-    if not agent:
-        return Verdict(True, "no user agent")
-    return HUMAN
+        return _APPLE_MPP
+    return _open_agent(facts.user_agent)
 
 
 def judge_click(
@@ -101,17 +97,67 @@ def judge_click(
 ) -> Verdict:
     """A scanner agent, a HEAD request, a click within ``too_soon`` of delivery, or
     ``burst_size`` clicks (counting this one) within ``burst_window`` mark a machine."""
-    agent = facts.user_agent.strip().lower()
-    if facts.method.upper() == "HEAD":
-        return Verdict(True, "HEAD request")
+    return judge_click_at(
+        facts.user_agent,
+        facts.method,
+        facts.occurred_at.timestamp(),
+        None if facts.delivered_at is None else facts.delivered_at.timestamp(),
+        [t.timestamp() for t in facts.recent_clicks],
+        too_soon_s=too_soon.total_seconds(),
+        burst_window_s=burst_window.total_seconds(),
+        burst_size=burst_size,
+    )
+
+
+def judge_click_at(
+    user_agent: str,
+    method: str,
+    now: float,
+    delivered_at: float | None,
+    recent_clicks: Iterable[float],
+    *,
+    too_soon_s: float = 10.0,
+    burst_window_s: float = 5.0,
+    burst_size: int = 3,
+) -> Verdict:
+    """`judge_click` on epoch seconds: every click runs this, and datetimes cost more than the rules."""
+    if method.upper() == "HEAD":
+        return _HEAD
+    verdict = _click_agent(user_agent)
+    if verdict is not None:
+        return verdict
+    if delivered_at is not None and now - delivered_at < too_soon_s:
+        return Verdict(True, f"clicked within {int(too_soon_s)}s of delivery")
+    clicks = 1  # this one
+    for earlier in recent_clicks:
+        if 0 <= now - earlier <= burst_window_s:
+            clicks += 1
+    if clicks >= burst_size:
+        return Verdict(True, f"{clicks} clicks within {int(burst_window_s)}s")
+    return HUMAN
+
+
+# Agents repeat (a few hundred mail clients, proxies and scanners), so each is read only once;
+# the caches are bounded, so odd agents cost a lookup, never memory.
+@lru_cache(maxsize=4096)
+def _open_agent(user_agent: str) -> Verdict:
+    agent = user_agent.strip().lower()
+    for needle, reason in _PROXY_AGENTS:
+        if needle in agent:
+            return Verdict(True, reason)
+    if agent == _APPLE_MPP_AGENT:
+        return _APPLE_MPP
     if not agent:
-        return Verdict(True, "no user agent")
+        return _NO_AGENT
+    return HUMAN
+
+
+@lru_cache(maxsize=4096)
+def _click_agent(user_agent: str) -> Verdict | None:
+    agent = user_agent.strip().lower()
+    if not agent:
+        return _NO_AGENT
     for needle in _SCANNER_AGENTS:
         if needle in agent:
             return Verdict(True, f"scanner agent ({needle.strip('/')})")
-    if facts.delivered_at is not None and facts.occurred_at - facts.delivered_at < too_soon:
-        return Verdict(True, f"clicked within {int(too_soon.total_seconds())}s of delivery")
-    burst = [t for t in facts.recent_clicks if timedelta(0) <= facts.occurred_at - t <= burst_window]
-    if len(burst) + 1 >= burst_size:
-        return Verdict(True, f"{len(burst) + 1} clicks within {int(burst_window.total_seconds())}s")
-    return HUMAN
+    return None

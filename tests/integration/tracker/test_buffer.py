@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
 
 import pytest
 
 from services.tracker.adapters.buffer import EngagementBuffer
 from services.tracker.domain.machine import HUMAN
 from services.tracker.hits import engagement
-from shared.contract.internal import Engagement
 from shared.contract.topics import ENGAGEMENT
-from shared.kafka.producer import Producer
+from shared.kafka.producer import OutgoingRecord, Producer
 from shared.settings import TrackerSettings
 from shared.tokens import TokenKind
 from tests.integration.tracker.conftest import Person
@@ -21,8 +20,8 @@ from tests.support.topics import read_topic
 pytestmark = pytest.mark.stack
 
 
-def hits(person: Person, count: int) -> list[Engagement]:
-    now = datetime.now(UTC)
+def hits(person: Person, count: int) -> list[OutgoingRecord]:
+    now = time.time()
     claims = person.claims(TokenKind.OPEN)
     return [
         engagement(claims, "opened", HUMAN, event_id=f"o-test-{person.message_id}-{n}", now=now) for n in range(count)

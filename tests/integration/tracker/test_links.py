@@ -128,3 +128,20 @@ async def test_every_hit_is_recorded_even_on_the_same_link_in_the_same_second(
 
     records = await engagements_of(stack, person, 5, settle=0.3)
     assert len(records) == 5 and len({r["event_id"] for r in records}) == 5
+
+
+async def test_hits_with_query_strings_and_head_pixels_reach_the_topic_and_other_paths_reach_the_app(
+    tracker: httpx.AsyncClient, stack: RealStack, keys: KeyRing, person: Person
+) -> None:
+    token = keys.sign(person.claims(TokenKind.OPEN))
+    tagged = await tracker.get(f"/o/{token}?utm_campaign=spring", headers={"User-Agent": BROWSER})
+    probed = await tracker.head(f"/o/{token}", headers={"User-Agent": BROWSER})
+    posted = await tracker.post(f"/o/{token}")
+
+    assert tagged.status_code == 200 and tagged.content == TRANSPARENT_GIF
+    assert probed.status_code == 200 and probed.content == b""
+    assert posted.status_code in (404, 405) and posted.headers["content-type"] == "application/json"
+    records = await engagements_of(stack, person, 2, settle=0.3)
+    assert sorted((r["machine"], r["machine_reason"]) for r in records) == [(False, None), (True, "HEAD request")]
+    metrics = (await tracker.get("/metrics")).text
+    assert 'dripline_tracker_hits_total{kind="open",machine="true"}' in metrics

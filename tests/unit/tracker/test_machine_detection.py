@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.tracker.domain.machine import ClickFacts, OpenFacts, judge_click, judge_open
+from services.tracker.domain.machine import ClickFacts, OpenFacts, judge_click, judge_click_at, judge_open
 
 DELIVERED = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148"
@@ -55,3 +55,38 @@ def test_scanner_like_clicks_are_machine_clicks(facts: ClickFacts, reason_part: 
 
 def test_a_person_clicking_later_is_human() -> None:
     assert not judge_click(click(recent=(60,))).machine
+
+
+@pytest.mark.parametrize(
+    ("agent", "method", "after", "recent", "reason"),
+    [
+        (IPHONE, "head", 600, (), "HEAD request"),
+        ("", "GET", 600, (), "no user agent"),
+        ("Mozilla/5.0 (compatible; Barracuda Sentinel)", "GET", 600, (), "scanner agent (barracuda)"),
+        (IPHONE, "GET", 9.5, (), "clicked within 10s of delivery"),
+        (IPHONE, "GET", 600, (0.5, 1, 4.9, 30), "4 clicks within 5s"),
+        (IPHONE, "GET", 600, (1, 60), None),
+    ],
+)
+def test_the_hot_path_on_epoch_seconds_judges_as_the_facts_do(
+    agent: str, method: str, after: float, recent: tuple[float, ...], reason: str | None
+) -> None:
+    facts = click(agent, method, after, recent)
+    seconds = judge_click_at(
+        agent,
+        method,
+        facts.occurred_at.timestamp(),
+        DELIVERED.timestamp(),
+        [t.timestamp() for t in facts.recent_clicks],
+    )
+
+    assert seconds == judge_click(facts)
+    assert seconds.reason == reason and seconds.machine is (reason is not None)
+
+
+def test_an_agent_seen_before_is_judged_the_same_again() -> None:
+    first = [judge_open(OpenFacts(agent)) for agent in ("Mozilla/5.0", IPHONE, "")]
+    again = [judge_open(OpenFacts(agent)) for agent in ("Mozilla/5.0", IPHONE, "")]
+
+    assert first == again
+    assert [v.machine for v in again] == [True, False, True]
