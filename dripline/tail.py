@@ -15,7 +15,9 @@ from shared.settings import CommonSettings
 async def tail(topic_name: str, *, limit: int | None, follow: bool) -> None:
     settings = CommonSettings()
     name = by_name(topic_name).full_name(settings.topic_prefix)
-    consumer = AIOKafkaConsumer(**client_options(settings), enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        **client_options(settings), fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms, enable_auto_commit=False
+    )
     await consumer.start()
     try:
         await consumer._client.force_metadata_update()  # noqa: SLF001 - a fresh client knows no topics yet

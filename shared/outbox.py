@@ -108,6 +108,8 @@ class OutboxRelay:
 
     async def _run(self) -> None:
         while True:
+            # Cleared before the round, not after: a commit that nudges during the round is not lost.
+            self._wake.clear()
             try:
                 sent = await self.relay_once()
             except (Transient, OSError, asyncpg.PostgresError) as error:
@@ -120,6 +122,5 @@ class OutboxRelay:
                 continue
             if self._stopping:
                 return
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll)

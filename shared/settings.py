@@ -39,6 +39,14 @@ class CommonSettings(BaseSettings):
     kafka_sasl_username: str | None = None
     kafka_sasl_password: SecretStr | None = None
     kafka_ssl_cafile: Path | None = Field(default=None, description="CA bundle for broker TLS.")
+    kafka_fetch_max_wait_ms: int = Field(
+        default=20,
+        ge=1,
+        le=10_000,
+        description="Longest a consumer's fetch waits at the broker. Apache Kafka answers as soon as records "
+        "arrive, so this only paces idle polling; the embedded broker waits the whole time, so a record's "
+        "latency per consumer hop is up to this.",
+    )
     topic_prefix: str = Field(default="", description="Prepended to every topic name (isolates test runs).")
     topic_partitions: int = Field(default=8, ge=1, description="Partitions per topic when Dripline creates them.")
     topic_replication_factor: int = Field(default=1, ge=1)

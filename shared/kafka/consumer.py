@@ -62,6 +62,7 @@ class ConsumerLoop:
             *self._by_name,
             **client_options(settings),
             group_id=f"{settings.topic_prefix}{group_id}",
+            fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
         )
