@@ -11,11 +11,13 @@ import hashlib
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import partial
 
 import asyncpg
 import orjson
 
 from services.ingest.adapters.consent import WorkspaceSettings, record_consent
+from services.ingest.adapters.group_commit import GroupCommit, Transaction
 from services.ingest.adapters.identities import ContactResolver
 from services.ingest.adapters.profiles import merge_into_profile
 from services.ingest.domain.confirmation import DEFAULT_TEMPLATE, confirmation_request
@@ -31,6 +33,11 @@ from shared.kafka.producer import OutgoingRecord, Producer
 from shared.settings import CommonSettings
 from shared.tokens import key_ring_from_setting
 
+# A profile record and the key that marks it published once the broker has it.
+ProfileRecord = tuple[OutgoingRecord, tuple[str, bytes]]
+# Who an event is about, their profile record (if it changed) and consent records.
+Resolved = tuple[str, ProfileRecord | None, list[OutgoingRecord]]
+
 
 class Intake:
     def __init__(self, pool: asyncpg.Pool, producer: Producer, settings: CommonSettings) -> None:
@@ -40,11 +47,12 @@ class Intake:
         self._keys = key_ring_from_setting(settings.link_signing_keys.get_secret_value())
         self._workspaces = WorkspaceSettings(pool)
         self.resolver = ContactResolver(pool)
+        self._transactions = GroupCommit(pool)
         # Profiles already on the broker, by (contact, hash of what was said): skips re-publishing
         # the same details on every event. Filled only after the broker acknowledged.
         self._published: OrderedDict[tuple[str, bytes], None] = OrderedDict()
 
-    async def contact_id(self, workspace_id: str, ref: ContactRef, db: LazyTransaction) -> str:
+    async def contact_id(self, workspace_id: str, ref: ContactRef, db: Transaction) -> str:
         if ref.contact_id:
             return ref.contact_id
         return await self.resolver.resolve(workspace_id, identifiers_of(ref), db)
@@ -60,22 +68,18 @@ class Intake:
         for event in events:
             event_id = event.event_id or new_id()
             consent_records: list[OutgoingRecord] = []
+            profile_record = None
             contact_id = self._returning_contact(workspace_id, event)
             if contact_id is None:
-                # Identity, profile and consent of one event share one transaction (one commit).
-                async with LazyTransaction(self._pool) as db:
-                    contact_id = await self.contact_id(workspace_id, event.contact, db)
-                    if carries_profile(event.contact):
-                        profile_record = await self._profile_record(
-                            db, workspace_id, contact_id, event.contact, received_at
-                        )
-                        if profile_record is not None:
-                            records.append(profile_record[0])
-                            pending_profiles.append(profile_record[1])
-                    if isinstance(event, SignupIn):
-                        consent_records = await self._consent(
-                            db, settings, workspace_id, contact_id, event_id, event, received_at
-                        )
+                # Identity, profile and consent of one event share one transaction; a request of one
+                # event shares it with others arriving at the same moment (one commit for them all).
+                work = partial(self._resolve, workspace_id, event, event_id, settings, received_at)
+                run = self._transactions.run if len(events) == 1 else self._transactions.run_alone
+                resolved: Resolved = await run(work)
+                contact_id, profile_record, consent_records = resolved
+                if profile_record is not None:
+                    records.append(profile_record[0])
+                    pending_profiles.append(profile_record[1])
             topic = topic_for_event_type(event.type)
             value = writer.value(event, contact_id=contact_id, event_id=event_id)
             records.append(OutgoingRecord(topic, contact_id, value, writer.headers(event)))
@@ -84,6 +88,25 @@ class Intake:
         await self._producer.send_all(records)
         self._mark_published(pending_profiles)
         return event_ids
+
+    async def _resolve(
+        self,
+        workspace_id: str,
+        event: AnyEventIn,
+        event_id: str,
+        settings: dict[str, object],
+        received_at: datetime,
+        db: Transaction,
+    ) -> Resolved:
+        """Who the event is about, what it changes in their profile and consent: run again on a retry."""
+        contact_id = await self.contact_id(workspace_id, event.contact, db)
+        profile_record = None
+        if carries_profile(event.contact):
+            profile_record = await self._profile_record(db, workspace_id, contact_id, event.contact, received_at)
+        consent_records: list[OutgoingRecord] = []
+        if isinstance(event, SignupIn):
+            consent_records = await self._consent(db, settings, workspace_id, contact_id, event_id, event, received_at)
+        return contact_id, profile_record, consent_records
 
     def _returning_contact(self, workspace_id: str, event: AnyEventIn) -> str | None:
         """A returning customer with nothing new to say needs no database: the usual event."""
@@ -94,7 +117,7 @@ class Intake:
 
     async def _consent(
         self,
-        db: LazyTransaction,
+        db: Transaction,
         settings: dict[str, object],
         workspace_id: str,
         contact_id: str,
@@ -152,8 +175,8 @@ class Intake:
         return contact_id, profile
 
     async def _profile_record(
-        self, db: LazyTransaction, workspace_id: str, contact_id: str, ref: ContactRef, received_at: datetime
-    ) -> tuple[OutgoingRecord, tuple[str, bytes]] | None:
+        self, db: Transaction, workspace_id: str, contact_id: str, ref: ContactRef, received_at: datetime
+    ) -> ProfileRecord | None:
         update = profile_update(ref)
         said = (contact_id, hashlib.sha256(orjson.dumps(update, option=orjson.OPT_SORT_KEYS)).digest())
         if said in self._published:

@@ -12,7 +12,7 @@ from functools import partial
 
 import asyncpg
 
-from shared.db.lazy import LazyTransaction
+from services.ingest.adapters.group_commit import Transaction
 from shared.identity import IdentifierKind, identifier_hash, normalise
 from shared.ids import new_id
 
@@ -36,9 +36,7 @@ class ContactResolver:
         self._cache: OrderedDict[CacheKey, str] = OrderedDict()
         self._cache_size = cache_size
 
-    async def resolve(
-        self, workspace_id: str, identifiers: list[tuple[IdentifierKind, str]], db: LazyTransaction
-    ) -> str:
+    async def resolve(self, workspace_id: str, identifiers: list[tuple[IdentifierKind, str]], db: Transaction) -> str:
         """The contact id for these identifiers, strongest first; new identifiers are attached to it."""
         # The in-memory cache is keyed by the normalised identifier (no hashing on the hot path);
         # only the database sees hashes.
