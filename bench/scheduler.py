@@ -14,7 +14,7 @@ import asyncpg
 from bench.backlog import Backlog, fired_at, write_backlog
 from bench.baselines import raw_claim_loop, raw_intake
 from bench.enroll import FLOW_ID, enroll, publish_flow, scheduler_process, wait_for_count
-from bench.harness import MIB, Figure, Latency, StageResult, Target
+from bench.harness import MIB, CpuShare, Figure, Latency, StageResult, Target
 from bench.sizes import BenchContext
 from bench.stack import WORKSPACE
 from shared.contract.topics import SIGNUPS
@@ -45,19 +45,21 @@ async def _backlog(ctx: BenchContext, connection: asyncpg.Connection) -> Backlog
 
 async def _fire(
     ctx: BenchContext, connection: asyncpg.Connection, backlog: Backlog, prefix: str, due: list[datetime]
-) -> tuple[list[float], float, float]:
+) -> tuple[list[float], float, float, dict[str, float]]:
     """Write due enrollments while the scheduler runs; wait until it fired them all.
 
-    Returns each one's lateness (fired − due, s), the seconds from first to last fire, and the
-    scheduler's peak RSS (MiB)."""
+    Returns each one's lateness (fired − due, s), the seconds from first to last fire, the
+    scheduler's peak RSS (MiB) and the CPU each busy program used while it fired (cores)."""
     with scheduler_process(ctx) as scheduler:
         written = datetime.now(UTC)
         await write_backlog(connection, backlog, prefix, due, with_contacts=True)
+        cpu = CpuShare().start()
         await wait_for_count(connection, _DUE_BY, (max(due),), 0, ctx.sizes.load_seconds * 4, falling=True)
+        cores = cpu.stop(top=4)
     fired = await fired_at(connection, prefix, written)
     lateness = [(fired[f"{prefix}-{n}"] - at).total_seconds() for n, at in enumerate(due) if f"{prefix}-{n}" in fired]
     span = (max(fired.values()) - min(fired.values())).total_seconds() if len(fired) > 1 else 0.0
-    return lateness, span, scheduler.peak_rss_mib
+    return lateness, span, scheduler.peak_rss_mib, cores
 
 
 async def timers(ctx: BenchContext) -> StageResult:
@@ -101,7 +103,9 @@ async def timers(ctx: BenchContext) -> StageResult:
         ctx.progress.step(f"scheduler firing {sizes.due_timers:,} due timers")
         start = datetime.now(UTC) - timedelta(seconds=60)
         due = [start + timedelta(seconds=60 * n / sizes.due_timers) for n in range(sizes.due_timers)]
-        lateness, span, rss = await _fire(ctx, connection, backlog, "td", due)
+        lateness, span, rss, cores = await _fire(ctx, connection, backlog, "td", due)
+        for program, share in cores.items():
+            result.extra[f"CPU cores while draining: {program}"] = share
         result.figures.append(
             Figure(
                 "dripline", "dripline", len(lateness), span, "fires/s", errors=sizes.due_timers - len(lateness),
@@ -111,7 +115,7 @@ async def timers(ctx: BenchContext) -> StageResult:
         ctx.progress.step(f"scheduler, timers due at {sizes.lateness_rate:,.0f}/s")
         start = datetime.now(UTC) + timedelta(seconds=3)
         due = [start + timedelta(seconds=n / sizes.lateness_rate) for n in range(steady)]
-        lateness, span, rss = await _fire(ctx, connection, backlog, "tl", due)
+        lateness, span, rss, _ = await _fire(ctx, connection, backlog, "tl", due)
         result.figures.append(
             Figure(
                 "dripline-steady", "dripline", len(lateness), span, "fires/s", Latency.of_seconds(lateness),

@@ -82,6 +82,13 @@ class SchedulerSettings(CommonSettings):
     scheduler_host: str = "127.0.0.1"
     scheduler_port: int = 8002
     timer_batch: int = Field(default=500, ge=1, description="Timers claimed per transaction.")
+    timer_workers: int = Field(
+        default=2,
+        ge=1,
+        le=16,
+        description="Batches of due timers fired at once in one process: one computes while another waits on "
+        "the database.",
+    )
     timer_poll_seconds: float = Field(
         default=1.0, gt=0, description="Longest sleep between looks for due timers (other replicas' timers)."
     )

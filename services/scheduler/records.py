@@ -22,6 +22,7 @@ from services.scheduler.domain.contact import (
 )
 from shared.contract import ContactChanged, Engagement, FlowTransition, MessageStatus
 from shared.contract.envelope import Envelope
+from shared.ids import uuid5_text
 
 _NAMESPACE = uuid.UUID("0b7f6a52-3f0e-5c71-9d0c-5ad3c51f2e44")
 _ENVELOPE = set(Envelope.model_fields) | {"type", "properties"}
@@ -34,7 +35,7 @@ _TRANSITION_KINDS = {"held_by_policy": "held"}
 
 def stable_id(*parts: str) -> str:
     """A UUIDv5 over the parts: the same inputs give the same id on every replay."""
-    return str(uuid.uuid5(_NAMESPACE, "\x1f".join(parts)))
+    return uuid5_text(_NAMESPACE, "\x1f".join(parts))
 
 
 def shop_event(record: BaseModel) -> Event:

@@ -32,6 +32,7 @@ class TimerLoop:
         self._units = units
         self._journeys = journeys
         self._batch = settings.timer_batch
+        self._workers = settings.timer_workers
         self._poll = settings.timer_poll_seconds
         self._retry = timedelta(seconds=settings.timer_retry_seconds)
         self._history = timedelta(days=settings.history_days)
@@ -40,7 +41,7 @@ class TimerLoop:
         self._wake = asyncio.Event()
         self._next_wake: datetime | None = None
         self._stopping = False
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self.fired = 0
 
     def wake(self, at: datetime) -> None:
@@ -49,14 +50,16 @@ class TimerLoop:
             self._wake.set()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="timer-loop")
+        """Start the workers: each claims and fires its own batches (SKIP LOCKED keeps them apart)."""
+        self._tasks = [
+            asyncio.create_task(self._run(housekeeping=n == 0), name=f"timer-loop-{n}") for n in range(self._workers)
+        ]
 
     async def stop(self) -> None:
-        """Finish the batch in hand (its transaction commits or rolls back whole), then stop."""
+        """Finish the batches in hand (each transaction commits or rolls back whole), then stop."""
         self._stopping = True
         self._wake.set()
-        if self._task is not None:
-            await self._task
+        await asyncio.gather(*self._tasks)
 
     async def fire_due(self) -> int:
         """Fire one batch of due timers in one transaction; falls back to one at a time if it fails."""
@@ -121,14 +124,14 @@ class TimerLoop:
             if count < 1000:
                 return expired
 
-    async def _run(self) -> None:
+    async def _run(self, *, housekeeping: bool) -> None:
         while not self._stopping:
             try:
                 if await self.fire_due() == self._batch:
                     continue
-                if asyncio.get_running_loop().time() - self._tidied_at > HOUSEKEEPING_SECONDS:
+                if housekeeping and asyncio.get_running_loop().time() - self._tidied_at > HOUSEKEEPING_SECONDS:
                     await self.tidy()
-                if asyncio.get_running_loop().time() - self._expired_at > EXPIRY_SECONDS:
+                if housekeeping and asyncio.get_running_loop().time() - self._expired_at > EXPIRY_SECONDS:
                     await self.expire_unconfirmed()
                 if not self._stopping:
                     await self._sleep()

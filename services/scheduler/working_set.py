@@ -47,6 +47,9 @@ class WorkingSet:
     ) -> None:
         """Read whatever of these contacts is not held yet, in a fixed number of queries."""
         wanted = list(dict.fromkeys(keys))
+        held = self.ledger_since is not None and since >= self.ledger_since
+        if held and all(k in self.views and k in self.enrollments and k in self.ledgers for k in wanted):
+            return  # the common case inside a batch: everything was read up front
         views = [k for k in wanted if k not in self.views]
         self.views.update(await load_views(connection, views, now, days=days, limit=limit))
         missing = [k for k in wanted if k not in self.enrollments]

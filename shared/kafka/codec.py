@@ -18,10 +18,12 @@ def encode_value(record: BaseModel) -> bytes:
 
 def headers_for(record: BaseModel) -> Headers:
     """Headers let a consumer route or filter without parsing the value."""
-    event_type = getattr(record, "type", None) or getattr(record, "kind", None)
+    values = record.__dict__  # the fields; getattr of a missing one raises inside pydantic, which is slow
+    event_type = values.get("type") or values.get("kind")
+    version = values.get("schema_version")
     return headers_of(
         type(record).__name__,
-        getattr(record, "schema_version", None),
+        version if isinstance(version, int) else None,
         event_type if isinstance(event_type, str) else None,
     )
 

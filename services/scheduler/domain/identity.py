@@ -5,13 +5,15 @@ from __future__ import annotations
 import hashlib
 import uuid
 
+from shared.ids import uuid5_text
+
 _NAMESPACE = uuid.UUID("6f1d7c3e-3c2b-5d0a-9a56-1f2e8b7c4d10")
 
 
 def message_id(workspace_id: str, contact_id: str, flow_id: str, version: int, step_id: str, occurrence: str) -> str:
     """A UUIDv5 over everything that makes a message unique, so re-processing never sends twice."""
     key = "/".join((workspace_id, contact_id, flow_id, str(version), step_id, occurrence))
-    return str(uuid.uuid5(_NAMESPACE, key))
+    return uuid5_text(_NAMESPACE, key)
 
 
 def bucket(contact_id: str, flow_id: str, step_id: str, modulo: int) -> int:
