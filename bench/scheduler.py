@@ -6,6 +6,7 @@ days from now, then adds a share that is due, which the real scheduler fires.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -15,6 +16,7 @@ from bench.backlog import Backlog, fired_at, write_backlog
 from bench.baselines import raw_claim_loop, raw_intake
 from bench.enroll import FLOW_ID, enroll, publish_flow, scheduler_process, wait_for_count
 from bench.harness import MIB, CpuShare, Figure, Latency, StageResult, Target
+from bench.processes import ServiceProcess
 from bench.sizes import BenchContext
 from bench.stack import WORKSPACE
 from shared.contract.topics import SIGNUPS
@@ -43,14 +45,30 @@ async def _backlog(ctx: BenchContext, connection: asyncpg.Connection) -> Backlog
     return Backlog.of(int(version))
 
 
+def _timer_replica(ctx: BenchContext) -> ServiceProcess:
+    """A scheduler process that only fires timers and relays (no intake): how the scheduler scales out."""
+    env = ctx.stack.service_env(scheduler_port="{port}", scheduler_intake="false")
+    return ServiceProcess.module("scheduler-timers", "services.scheduler", env)
+
+
 async def _fire(
-    ctx: BenchContext, connection: asyncpg.Connection, backlog: Backlog, prefix: str, due: list[datetime]
+    ctx: BenchContext,
+    connection: asyncpg.Connection,
+    backlog: Backlog,
+    prefix: str,
+    due: list[datetime],
+    *,
+    replicas: int = 0,
 ) -> tuple[list[float], float, float, dict[str, float]]:
-    """Write due enrollments while the scheduler runs; wait until it fired them all.
+    """Write due enrollments while the scheduler (and `replicas` timer-only processes) run; wait until
+    they fired them all.
 
     Returns each one's lateness (fired − due, s), the seconds from first to last fire, the
     scheduler's peak RSS (MiB) and the CPU each busy program used while it fired (cores)."""
-    with scheduler_process(ctx) as scheduler:
+    with contextlib.ExitStack() as running:
+        scheduler = running.enter_context(scheduler_process(ctx))
+        for _ in range(replicas):
+            running.enter_context(_timer_replica(ctx))
         written = datetime.now(UTC)
         await write_backlog(connection, backlog, prefix, due, with_contacts=True)
         cpu = CpuShare().start()
@@ -110,6 +128,17 @@ async def timers(ctx: BenchContext) -> StageResult:
             Figure(
                 "dripline", "dripline", len(lateness), span, "fires/s", errors=sizes.due_timers - len(lateness),
                 peak_rss_mib=rss, note="backlog drain, first → last fire; each fire: claim → engine → state + outbox",
+            )
+        )  # fmt: skip
+        ctx.progress.step(f"two scheduler processes firing {sizes.due_timers:,} due timers")
+        start = datetime.now(UTC) - timedelta(seconds=60)
+        due = [start + timedelta(seconds=60 * n / sizes.due_timers) for n in range(sizes.due_timers)]
+        lateness, span, rss, _ = await _fire(ctx, connection, backlog, "t2", due, replicas=1)
+        result.figures.append(
+            Figure(
+                "dripline-2-processes", "dripline", len(lateness), span, "fires/s",
+                errors=sizes.due_timers - len(lateness), peak_rss_mib=rss,
+                note="backlog drain by the scheduler and one timer-only replica (scale-out on the same two cores)",
             )
         )  # fmt: skip
         ctx.progress.step(f"scheduler, timers due at {sizes.lateness_rate:,.0f}/s")

@@ -1,40 +1,42 @@
-"""What the engine asks the outside world to do, and the records it leaves behind."""
+"""What the engine asks the outside world to do, and the records it leaves behind.
+
+Plain frozen dataclasses, not pydantic models: the engine makes several per step, only from
+values it already holds, and nothing parses them from outside.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict
+from typing import Any, ClassVar, Literal
 
 from .state import EnrollmentState
 from .steps import Category, Channel
 
 
-class _Action(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class ScheduleTimer(_Action):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScheduleTimer:
     """Wake this enrollment at `at` by calling `advance` with `TimerFired(timer_id)`."""
 
-    kind: Literal["schedule_timer"] = "schedule_timer"
+    kind: ClassVar[str] = "schedule_timer"
     timer_id: str
     at: datetime
     step_id: str
 
 
-class CancelTimer(_Action):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CancelTimer:
     """A timer that is no longer needed; firing it anyway is harmless (the engine ignores it)."""
 
-    kind: Literal["cancel_timer"] = "cancel_timer"
+    kind: ClassVar[str] = "cancel_timer"
     timer_id: str
 
 
-class RequestMessage(_Action):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestMessage:
     """Render and send one message. `message_id` is deterministic, so a replay asks for the same id."""
 
-    kind: Literal["request_message"] = "request_message"
+    kind: ClassVar[str] = "request_message"
     message_id: str
     channel: Channel
     template: str
@@ -47,10 +49,11 @@ class RequestMessage(_Action):
     variant: str | None = None
 
 
-class Notify(_Action):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Notify:
     """Post a signed webhook; the payload values are Liquid templates over the contact."""
 
-    kind: Literal["notify"] = "notify"
+    kind: ClassVar[str] = "notify"
     notification_id: str
     url: str
     payload: dict[str, Any]
@@ -58,8 +61,9 @@ class Notify(_Action):
     contact_id: str
 
 
-class UpdateContact(_Action):
-    kind: Literal["update_contact"] = "update_contact"
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UpdateContact:
+    kind: ClassVar[str] = "update_contact"
     contact_id: str
     set: dict[str, Any]
     add_tags: tuple[str, ...] = ()
@@ -70,10 +74,11 @@ class UpdateContact(_Action):
 TransitionKind = Literal["entered", "step_reached", "held_by_policy", "skipped", "goal_reached", "exited"]
 
 
-class Transition(_Action):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Transition:
     """An audit record: what happened to the enrollment and why."""
 
-    kind: Literal["transition"] = "transition"
+    kind: ClassVar[str] = "transition"
     event: TransitionKind
     at: datetime
     step_id: str | None = None
@@ -84,13 +89,12 @@ class Transition(_Action):
 Action = ScheduleTimer | CancelTimer | RequestMessage | Notify | UpdateContact | Transition
 
 
-class Decision(BaseModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Decision:
     """The engine's answer: the state to store and the actions to carry out, in order."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
     state: EnrollmentState
-    actions: tuple[Action, ...] = ()
+    actions: tuple[Action, ...] = field(default=())
 
     @property
     def transitions(self) -> list[Transition]:

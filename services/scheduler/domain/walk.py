@@ -6,6 +6,7 @@ evolving state, contact and send ledger without threading a dozen values through
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Final
 
@@ -146,7 +147,7 @@ class Walk:
         self.state = self.state.model_copy(update={"variants": {**self.state.variants, step.id: taken}})
         reached = self.actions[-1]  # the step_reached just recorded for this split: name the variant
         if isinstance(reached, Transition) and reached.step_id == step.id:
-            self.actions[-1] = reached.model_copy(update={"variant": taken})
+            self.actions[-1] = replace(reached, variant=taken)
         return step.variants[ids.index(taken)].next
 
     def send(self, step: SendStep, timed: bool = False) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import yaml
@@ -116,7 +117,7 @@ def test_message_ids_are_deterministic_and_unique_per_step() -> None:
 
 def test_paused_enrollment_remembers_due_timer_and_resumes_it() -> None:
     decision = begin()
-    paused = decision.model_copy(update={"state": pause(decision.state)})
+    paused = replace(decision, state=pause(decision.state))
     during = fire(paused)
     assert during.actions == () and during.state.due_while_paused
     later = NOW + timedelta(days=5)
