@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -13,9 +14,24 @@ from shared.settings import CommonSettings
 
 S = TypeVar("S", bound=CommonSettings)
 
+# CPython collects young objects every 700 allocations; a consumed batch allocates tens of
+# thousands of short-lived objects, so that ran a collection every few records and took a fifth
+# of the scheduler's time firing timers. Reference counting frees nearly everything here (cycles
+# are rare), so the collector can run far less often.
+GC_THRESHOLDS = (50_000, 20, 100)
+
+
+def tune_garbage_collector() -> None:
+    """Move what start-up built (modules, schemas, the app) out of the collector's sight, and collect
+    young objects less often."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
 
 def serve(app: FastAPI, *, service: str, host: str, port: int, settings: CommonSettings) -> None:
     configure_logging(settings, service)
+    tune_garbage_collector()
     uvicorn.run(
         app,
         host=host,
