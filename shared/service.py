@@ -10,10 +10,12 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar, overload
 
 import asyncpg
 from aiokafka.errors import KafkaError
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 
 from shared.db.pool import create_pool
 from shared.errors import BrokerUnavailable
@@ -23,6 +25,17 @@ from shared.lifecycle import connect_producer
 from shared.settings import CommonSettings
 
 StartHook = Callable[["Resources"], Awaitable[Callable[[], Awaitable[None]] | None]]
+AppT = TypeVar("AppT", bound=FastAPI)
+
+# FastAPI's native OpenTelemetry looks up the global providers on every request; no
+# service exports traces, so switch it off rather than pay those lookups per request.
+NO_TELEMETRY: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+    "auto_configure": False,
+}
 
 
 @dataclass
@@ -35,6 +48,7 @@ class Resources:
     extras: dict[str, object] = field(default_factory=dict)
 
 
+@overload
 def create_service_app(
     name: str,
     settings: CommonSettings,
@@ -43,7 +57,37 @@ def create_service_app(
     description: str = "",
     on_start: list[StartHook] | None = None,
     producer_timeout_seconds: float = 5.0,
+) -> FastAPI: ...
+
+
+@overload
+def create_service_app(
+    name: str,
+    settings: CommonSettings,
+    *,
+    title: str,
+    description: str = "",
+    on_start: list[StartHook] | None = None,
+    producer_timeout_seconds: float = 5.0,
+    app_class: type[AppT],
+) -> AppT: ...
+
+
+def create_service_app(
+    name: str,
+    settings: CommonSettings,
+    *,
+    title: str,
+    description: str = "",
+    on_start: list[StartHook] | None = None,
+    producer_timeout_seconds: float = 5.0,
+    app_class: type[FastAPI] = FastAPI,
 ) -> FastAPI:
+    """The service's app, built as ``app_class``.
+
+    A FastAPI subclass may override ``__call__`` to answer its hottest requests as plain
+    ASGI before FastAPI's per-request work, handing every other request to ``super()``.
+    """
     hooks = on_start or []
 
     @contextlib.asynccontextmanager
@@ -70,7 +114,7 @@ def create_service_app(
             await producer.stop()
             await pool.close()
 
-    app = FastAPI(title=title, version="1", description=description, lifespan=lifespan)
+    app = app_class(title=title, version="1", description=description, lifespan=lifespan, telemetry=NO_TELEMETRY)
 
     async def database_ready() -> None:
         await app.state.resources.pool.fetchval("SELECT 1")

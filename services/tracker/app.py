@@ -68,11 +68,13 @@ def create_app(settings: TrackerSettings | None = None) -> TrackerApp:
         return flush_and_stop
 
     app = create_service_app(
-        "tracker", settings, title="Dripline tracker", description=DESCRIPTION, on_start=[start_tracking]
+        "tracker",
+        settings,
+        title="Dripline tracker",
+        description=DESCRIPTION,
+        on_start=[start_tracking],
+        app_class=TrackerApp,
     )
-    # The shared builder makes a plain FastAPI; this app is one with the link hits in front.
-    app.__class__ = TrackerApp
-    assert isinstance(app, TrackerApp)
     app.link_hits = LinkHits(keys=keys, judge=HitJudge(), buffer=buffer)
     app.state.engagements = buffer
     app.include_router(consent_router(keys, settings.tracker_public_url))
