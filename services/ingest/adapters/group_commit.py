@@ -2,10 +2,9 @@
 
 A new contact's identity claim, profile, consent ledger and subscriptions are a handful of quick
 statements and one slow, durable commit. Work handed in within a couple of milliseconds runs on one
-connection, each caller's part in a savepoint of its own, and every caller is answered only after
-the group's commit. A part that fails rolls back alone and is run again in a transaction of its own
-once the others are committed (so a deadlock between groups costs a retry, not an error); if the
-group's commit itself fails, every part is run again that way.
+connection in one transaction, and every caller is answered only after its commit. Should any part
+fail (bad data, a deadlock with another group, a lost connection), nothing of the group is kept and
+each part is run again in a transaction of its own, so only a part that fails alone fails its caller.
 """
 
 from __future__ import annotations
@@ -87,34 +86,32 @@ class GroupCommit:
 
     async def _commit(self, group: list[_Part]) -> None:
         try:
-            failed = await self._together(group)
-        except Exception:  # noqa: BLE001 - whatever failed the commit, each part is answered on its own below
-            failed = group
-        for part in failed:
-            try:
-                result = await self.run_alone(part.work)
-            except Exception as error:  # noqa: BLE001 - handed to the caller, who answers for it
-                _answer(part, error=error)
-            else:
-                _answer(part, result=result)
-
-    async def _together(self, group: list[_Part]) -> list[_Part]:
-        """Runs the group in one transaction; answers the parts that were committed, returns the rest."""
-        done: list[tuple[_Part, Any]] = []
-        failed: list[_Part] = []
-        async with self._pool.acquire() as connection, connection.transaction():
+            results = await self._together(group)
+        except Exception:  # noqa: BLE001 - one part failed the group: each is answered on its own below
             for part in group:
-                part.shared, part.actions = connection, []
-                try:
-                    async with connection.transaction():  # a savepoint: a failing part rolls back alone
-                        done.append((part, await part.work(part)))
-                except Exception:  # noqa: BLE001 - the part is run again alone, and its own error answered there
-                    failed.append(part)
-        for part, result in done:
+                await self._alone(part)
+            return
+        for part, result in zip(group, results, strict=True):
             for action in part.actions:
                 action()
             _answer(part, result=result)
-        return failed
+
+    async def _together(self, group: list[_Part]) -> list[Any]:
+        # No savepoint per part: two more round trips each, for a failure that is rare.
+        async with self._pool.acquire() as connection, connection.transaction():
+            results = []
+            for part in group:
+                part.shared, part.actions = connection, []
+                results.append(await part.work(part))
+            return results
+
+    async def _alone(self, part: _Part) -> None:
+        try:
+            result = await self.run_alone(part.work)
+        except Exception as error:  # noqa: BLE001 - handed to the caller, who answers for it
+            _answer(part, error=error)
+        else:
+            _answer(part, result=result)
 
 
 def _answer(part: _Part, *, result: Any = None, error: BaseException | None = None) -> None:
