@@ -105,10 +105,11 @@ async def run(ctx: BenchContext) -> StageResult:
     await ctx.stack.fresh_topics("e2e")
     async with InboxProcess().running() as inbox:
         stack = ctx.stack
+        sending = sender_settings(ctx, inbox.port, ctx.sizes.e2e_smtp_connections)
         services = [
             ServiceProcess.module("ingest", "services.ingest", stack.service_env(ingest_port="{port}")),
             ServiceProcess.module("scheduler", "services.scheduler", stack.service_env(scheduler_port="{port}")),
-            ServiceProcess.module("sender", "services.sender", stack.service_env(**sender_settings(ctx, inbox.port))),
+            ServiceProcess.module("sender", "services.sender", stack.service_env(**sending)),
         ]
         try:
             ingest, scheduler, sender = (service.start() for service in services)
@@ -144,8 +145,9 @@ async def run(ctx: BenchContext) -> StageResult:
     ]
     result.notes.append(
         f"Sign-ups offered for {sizes.e2e_seconds:g} s each at {sizes.e2e_sustainable_rate:,.0f}/s, then at "
-        f"{sizes.e2e_rate:,.0f}/s (open loop), to a flow that sends at once, after 20 warm-up sign-ups went "
-        "all the way (consumers joined); no baseline: absolute latency."
+        f"{sizes.e2e_rate:,.0f}/s (open loop), to a flow that sends at once, over {sizes.e2e_smtp_connections} "
+        "SMTP connections, after 20 warm-up sign-ups went all the way (consumers joined); no baseline: "
+        "absolute latency."
     )
     ctx.progress.done()
     return result

@@ -90,13 +90,13 @@ def requests(count: int, run: str, first: int = 0) -> list[MessageRequested]:
     ]
 
 
-def sender_settings(ctx: BenchContext, smtp_port: int) -> dict[str, str]:
+def sender_settings(ctx: BenchContext, smtp_port: int, connections: int | None = None) -> dict[str, str]:
     # The rate limit is lifted: the bench measures capacity, not a shop's chosen sending pace.
     return {
         "sender_port": "{port}",
         "smtp_port": str(smtp_port),
         "smtp_starttls": "false",
-        "smtp_connections": str(ctx.sizes.smtp_connections),
+        "smtp_connections": str(connections or ctx.sizes.smtp_connections),
         "smtp_rate_per_second": "1000000",
     }
 

@@ -28,6 +28,7 @@ class Sizes:
     e2e_rate: float = 1_000.0
     e2e_sustainable_rate: float = 200.0  # also offered: latency under a load the pipeline keeps up with
     e2e_seconds: float = 20.0
+    e2e_smtp_connections: int = 16  # 1,000 emails/s needs more than the sender stage's 4 (≈ 500/s to the inbox)
     micro_seconds: float = 2.0
 
 
@@ -68,6 +69,7 @@ TINY = Sizes(
     e2e_rate=50.0,
     e2e_sustainable_rate=20.0,
     e2e_seconds=1.0,
+    e2e_smtp_connections=2,
     micro_seconds=0.05,
 )
 PRESETS = {s.name: s for s in (DEFAULT, LARGE, QUICK, TINY)}
