@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from services.scheduler.adapters.contacts import forget_contact, note_signups, record_history, swap_seen_attributes
 from services.scheduler.adapters.enrollments import live_workspaces, lock_contacts
@@ -39,6 +40,10 @@ INSERT INTO processed_events (consumer, workspace_id, event_id)
 SELECT $1, * FROM unnest($2::text[], $3::text[]) ON CONFLICT DO NOTHING
 RETURNING workspace_id, event_id
 """
+
+
+# The attributes seen before a profile record (None: the first), and the record's own.
+Seen = tuple[dict[str, Any] | None, dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,10 @@ class Intake:
         relevant = [w for w in fresh if await unit.heads(w.workspace_id) or await unit.segments(w.workspace_id)]
         await lock_contacts(unit.connection, [(w.workspace_id, w.contact_id) for w in relevant])
         await self._journeys.gather(unit, [(w.workspace_id, w.contact_id) for w in relevant])
+        profiles = [
+            w for w in relevant if w.event is None and w.profile is not None and await unit.heads(w.workspace_id)
+        ]
+        seen_before = await self._swap_seen(unit, profiles)
         for work in relevant:
             if work.event is None and work.profile is None:
                 continue
@@ -104,7 +113,7 @@ class Intake:
                 if work.event is not None:
                     await self._journeys.on_event(unit, work.workspace_id, work.contact_id, work.event)
                 elif work.profile is not None:
-                    await self._profile_changed(unit, work.profile)
+                    await self._profile_changed(unit, work.profile, seen_before[id(work)])
                 for change in changes:
                     await self._journeys.on_event(unit, work.workspace_id, work.contact_id, change)
         for contact_id in erasures:
@@ -137,9 +146,17 @@ class Intake:
             unit.contacts.forget_view((work.workspace_id, work.contact_id))
         return changes
 
-    async def _profile_changed(self, unit: Unit, record: ContactChanged) -> None:
-        attributes = profile_attributes(record.model_dump(mode="json"))
-        before = await swap_seen_attributes(unit.connection, record.workspace_id, record.contact_id, attributes)
+    async def _swap_seen(
+        self, unit: Unit, works: list[Work]
+    ) -> dict[int, tuple[dict[str, Any] | None, dict[str, Any]]]:
+        """Each profile record's attributes, and those seen before it, for the whole batch at once (by work)."""
+        attributes = [profile_attributes(w.profile.model_dump(mode="json")) for w in works if w.profile is not None]
+        items = [(w.workspace_id, w.contact_id, a) for w, a in zip(works, attributes, strict=True)]
+        befores = await swap_seen_attributes(unit.connection, items)
+        return {id(w): (before, a) for w, before, a in zip(works, befores, attributes, strict=True)}
+
+    async def _profile_changed(self, unit: Unit, record: ContactChanged, seen: Seen) -> None:
+        before, attributes = seen
         changes = attribute_changes(record, before, attributes, unit.now)
         await record_history(unit.connection, [(record.workspace_id, record.contact_id, e) for e in changes])
         unit.contacts.forget_view((record.workspace_id, record.contact_id))

@@ -149,24 +149,41 @@ async def load_ledger(
     ]
 
 
+SeenKey = tuple[str, str]  # (workspace, contact)
+
+
 async def swap_seen_attributes(
-    connection: asyncpg.Connection, workspace_id: str, contact_id: str, attributes: dict[str, Any]
-) -> dict[str, Any] | None:
-    """Store the attributes just seen and return the ones seen before (None the first time)."""
-    before = await connection.fetchval(
-        "SELECT seen_attributes FROM flow_contacts WHERE workspace_id = $1 AND contact_id = $2",
-        workspace_id,
-        contact_id,
+    connection: asyncpg.Connection, items: Sequence[tuple[str, str, dict[str, Any]]]
+) -> list[dict[str, Any] | None]:
+    """Store the attributes just seen, in order, and return for each item the ones seen before it
+    (None the first time): two statements for a whole batch, however many contacts it holds."""
+    if not items:
+        return []
+    keys = list(dict.fromkeys((workspace_id, contact_id) for workspace_id, contact_id, _ in items))
+    rows = await connection.fetch(
+        "SELECT k.w, k.c, f.seen_attributes FROM unnest($1::text[], $2::text[]) AS k(w, c) "
+        "JOIN flow_contacts f ON f.workspace_id = k.w AND f.contact_id = k.c",
+        [k[0] for k in keys],
+        [k[1] for k in keys],
     )
+    seen: dict[SeenKey, dict[str, Any] | None] = {
+        (row["w"], row["c"]): dict(orjson.loads(row["seen_attributes"])) if row["seen_attributes"] else None
+        for row in rows
+    }
+    befores = []
+    for workspace_id, contact_id, attributes in items:
+        befores.append(seen.get((workspace_id, contact_id)))
+        seen[(workspace_id, contact_id)] = attributes  # a later record of the same contact sees this one
     await connection.execute(
-        "INSERT INTO flow_contacts (workspace_id, contact_id, seen_attributes) VALUES ($1, $2, $3::jsonb) "
+        "INSERT INTO flow_contacts (workspace_id, contact_id, seen_attributes) "
+        "SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[]) "
         "ON CONFLICT (workspace_id, contact_id) DO UPDATE SET seen_attributes = EXCLUDED.seen_attributes, "
         "updated_at = now()",
-        workspace_id,
-        contact_id,
-        _json(attributes),
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+        [_json(seen[k]) for k in keys],
     )
-    return dict(orjson.loads(before)) if before else None
+    return befores
 
 
 async def update_profile(
