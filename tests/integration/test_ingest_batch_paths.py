@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
 
 import httpx
+import orjson
 import pytest
 
 from shared.contract.topics import CONTACTS, EVENTS, PURCHASES, SIGNUPS
@@ -115,3 +117,17 @@ async def test_a_batch_without_a_valid_key_is_refused_before_its_body_is_read(
         unknown = await anonymous.post("/v1/events/batch", json={"events": []}, headers={"X-Api-Key": "dl_nope"})
     assert missing.status_code == 401 and missing.headers["www-authenticate"] == "Bearer"
     assert unknown.status_code == 401 and unknown.json() == {"detail": "unknown API key"}
+
+
+async def test_an_oversize_batch_gets_413_even_when_streamed_without_a_length(shop: httpx.AsyncClient) -> None:
+    event = event_of("track", name="huge", properties={"blob": "x" * 50_000})
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"events": ['
+        for index in range(50):
+            yield (b"," if index else b"") + orjson.dumps(event)
+        yield b"]}"
+
+    response = await shop.post("/v1/events/batch", content=chunks(), headers={"Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert response.json()["error"] == "body_too_large"

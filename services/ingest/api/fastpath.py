@@ -1,4 +1,4 @@
-"""POST /v1/events and /v1/events/batch answered by a small ASGI layer ahead of the framework stack.
+"""POST /v1/events and /v1/events/batch answered by a small ASGI layer in front of the framework.
 
 These are the shops' busiest calls. Routing, dependency resolution and response-model
 validation cost more than the work itself, so this path reads the key, validates the
