@@ -7,7 +7,6 @@ Limits stop a runaway loop from stalling the sender.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -15,11 +14,13 @@ from functools import lru_cache
 from liquid import Environment, StrictDefaultUndefined, Undefined
 
 from services.sender.domain.filters import FILTERS
+from services.sender.domain.liquid_scope import SandboxTemplate
 
 __all__ = ["MAX_CONTEXT_DEPTH", "check_plain", "environment"]
 
 MAX_CONTEXT_DEPTH = 12
 _SCALARS = (str, int, float, bool, Decimal, datetime, date, type(None))
+_EXACT_SCALARS = frozenset(_SCALARS)
 
 
 class _SandboxEnvironment(Environment):
@@ -27,6 +28,7 @@ class _SandboxEnvironment(Environment):
     # python-liquid's own output limit would wrap every write and halve render speed.
     loop_iteration_limit = 10_000
     context_depth_limit = 30
+    template_class = SandboxTemplate
 
 
 @lru_cache(maxsize=4)
@@ -50,22 +52,25 @@ def environment(*, autoescape: bool, strict: bool) -> Environment:
 
 def check_plain(value: object, path: str = "", depth: int = 0) -> str | None:
     """Return the path of the first value that is not plain data, or None if all are plain."""
-    if isinstance(value, _SCALARS):
+    if type(value) in _EXACT_SCALARS or isinstance(value, _SCALARS):
         return None
     if depth >= MAX_CONTEXT_DEPTH:
         return path or "."
-    if isinstance(value, Mapping) and type(value) is dict:
+    if type(value) is dict:
         for key, item in value.items():
             if not isinstance(key, str):
                 return f"{path}[{key!r}]"
-            bad = check_plain(item, f"{path}.{key}" if path else key, depth + 1)
-            if bad is not None:
-                return bad
+            # Most leaves are plain scalars: skip building their path and the call.
+            if type(item) not in _EXACT_SCALARS:
+                bad = check_plain(item, f"{path}.{key}" if path else key, depth + 1)
+                if bad is not None:
+                    return bad
         return None
-    if type(value) in (list, tuple):
-        for index, item in enumerate(value):  # type: ignore[arg-type]
-            bad = check_plain(item, f"{path}[{index}]", depth + 1)
-            if bad is not None:
-                return bad
+    if type(value) is list or type(value) is tuple:
+        for index, item in enumerate(value):
+            if type(item) not in _EXACT_SCALARS:
+                bad = check_plain(item, f"{path}[{index}]", depth + 1)
+                if bad is not None:
+                    return bad
         return None
     return path or "."
