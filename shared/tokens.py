@@ -18,7 +18,7 @@ from enum import StrEnum
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-__all__ = ["KeyRing", "TokenClaims", "TokenError", "TokenKind", "safe_click_url"]
+__all__ = ["KeyRing", "MessageTokens", "TokenClaims", "TokenError", "TokenKind", "safe_click_url"]
 
 _MAC_BYTES = 16
 _MIN_SECRET_BYTES = 16
@@ -50,6 +50,7 @@ _KIND_CODE = {
     TokenKind.CONFIRM: "f",
 }
 _CODE_KIND = {code: kind for kind, code in _KIND_CODE.items()}
+_KIND_CODE_BYTES = {kind: code.encode("ascii") for kind, code in _KIND_CODE.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,30 +120,41 @@ class _Hmac:
         return outer.digest()
 
 
-def _encode_claims(claims: TokenClaims) -> bytes:
-    if claims.kind is TokenKind.CLICK:
-        if claims.url is None or not safe_click_url(claims.url):
-            raise TokenError("a click token needs an absolute http(s) url")
-    elif claims.url is not None:
-        raise TokenError(f"a {claims.kind} token carries no url")
-    joined = _SEP.join(
-        (
-            _KIND_CODE[claims.kind],
-            claims.message_id,
-            claims.workspace_id,
-            claims.contact_id,
-            claims.flow_id or "",
-            claims.step_id or "",
-            str(int(claims.issued_at)),
-            claims.url or "",
-        )
-    )
-    if joined.count(_SEP) != _FIELDS - 1:
-        raise TokenError("token ids must not contain a newline")
+def _utf8(text: str) -> bytes:
     try:
-        return joined.encode("utf-8")
+        return text.encode("utf-8")
     except UnicodeEncodeError as err:
         raise TokenError("token ids must be valid unicode text") from err
+
+
+def _checked_url(kind: TokenKind, url: str | None) -> str:
+    if kind is TokenKind.CLICK:
+        if url is None or not safe_click_url(url):
+            raise TokenError("a click token needs an absolute http(s) url")
+        return url
+    if url is not None:
+        raise TokenError(f"a {kind} token carries no url")
+    return ""
+
+
+def _encode_ids(
+    message_id: str, workspace_id: str, contact_id: str, flow_id: str | None, step_id: str | None, issued_at: int
+) -> bytes:
+    """The payload's fields between the kind and the url, newline-framed on both sides."""
+    middle = _SEP.join(
+        ("", message_id, workspace_id, contact_id, flow_id or "", step_id or "", str(int(issued_at)), "")
+    )
+    if middle.count(_SEP) != _FIELDS - 1:
+        raise TokenError("token ids must not contain a newline")
+    return _utf8(middle)
+
+
+def _encode_claims(claims: TokenClaims) -> bytes:
+    url = _checked_url(claims.kind, claims.url)
+    ids = _encode_ids(
+        claims.message_id, claims.workspace_id, claims.contact_id, claims.flow_id, claims.step_id, claims.issued_at
+    )
+    return _KIND_CODE_BYTES[claims.kind] + ids + _utf8(url)
 
 
 def _decode_claims(raw: bytes) -> TokenClaims:
@@ -200,7 +212,22 @@ class KeyRing:
 
     def sign(self, claims: TokenClaims) -> str:
         """Return the compact URL-safe token for ``claims``."""
-        signed = self._signing_head + _b64encode(_encode_claims(claims))
+        return self._sign_payload(_encode_claims(claims))
+
+    def for_message(
+        self,
+        message_id: str,
+        workspace_id: str,
+        contact_id: str,
+        issued_at: int,
+        flow_id: str | None = None,
+        step_id: str | None = None,
+    ) -> MessageTokens:
+        """A signer for one message's tokens, which differ only in kind and url."""
+        return MessageTokens(self, _encode_ids(message_id, workspace_id, contact_id, flow_id, step_id, issued_at))
+
+    def _sign_payload(self, payload: bytes) -> str:
+        signed = self._signing_head + _b64encode(payload)
         mac = _b64encode(self._signing_mac.digest(signed)[:_MAC_BYTES])
         return (signed + b"." + mac).decode("ascii")
 
@@ -237,6 +264,21 @@ class KeyRing:
         if now is not None and max_age_s is not None and now - claims.issued_at > max_age_s:
             raise TokenError("token has expired")
         return claims
+
+
+class MessageTokens:
+    """Signs the tokens of one message (a rendered email holds about six) with its ids
+    checked and encoded once; each token is the one ``KeyRing.sign`` gives for the same claims.
+    """
+
+    __slots__ = ("_ids", "_ring")
+
+    def __init__(self, ring: KeyRing, ids: bytes) -> None:
+        self._ring, self._ids = ring, ids
+
+    def sign(self, kind: TokenKind, url: str | None = None) -> str:
+        payload = _KIND_CODE_BYTES[kind] + self._ids + _utf8(_checked_url(kind, url))
+        return self._ring._sign_payload(payload)
 
 
 def key_ring_from_setting(spec: str) -> KeyRing:

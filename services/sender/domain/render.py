@@ -22,7 +22,7 @@ from services.sender.domain.filters import RESERVED
 from services.sender.domain.liquid_env import check_plain
 from services.sender.domain.template import Category
 from services.sender.domain.tracking import add_open_pixel, add_preheader, append_to_body, track_clicks
-from shared.tokens import KeyRing, TokenClaims, TokenKind
+from shared.tokens import KeyRing, MessageTokens, TokenKind
 
 __all__ = ["Outgoing", "RenderedMessage", "render_message"]
 
@@ -67,13 +67,15 @@ class _Tokens:
 
     def __init__(self, keys: KeyRing, out: Outgoing, tracker_url: str) -> None:
         self._keys, self._out, self._base = keys, out, tracker_url.rstrip("/")
+        self._signer: MessageTokens | None = None  # made at the first token: a message may have none
 
     def token(self, kind: TokenKind, url: str | None = None) -> str:
-        out = self._out
-        claims = TokenClaims(
-            kind, out.message_id, out.workspace_id, out.contact_id, out.issued_at, out.flow_id, out.step_id, url
-        )
-        return self._keys.sign(claims)
+        if self._signer is None:
+            out = self._out
+            self._signer = self._keys.for_message(
+                out.message_id, out.workspace_id, out.contact_id, out.issued_at, out.flow_id, out.step_id
+            )
+        return self._signer.sign(kind, url)
 
     def url(self, path: str, token: str) -> str:
         return f"{self._base}/{path}/{token}"

@@ -92,3 +92,29 @@ def test_cached_url_check_still_refuses_an_unsafe_click_after_a_safe_one() -> No
     with pytest.raises(TokenError, match="http"):
         RING.sign(unsafe)
     assert RING.verify(RING.sign(claims)) == claims
+
+
+@pytest.mark.parametrize(("signer", "claims", "token"), PINNED)
+def test_message_tokens_sign_the_pinned_token_too(signer: KeyRing, claims: TokenClaims, token: str) -> None:
+    tokens = signer.for_message(
+        claims.message_id, claims.workspace_id, claims.contact_id, claims.issued_at, claims.flow_id, claims.step_id
+    )
+    assert tokens.sign(claims.kind, claims.url) == token
+
+
+@pytest.mark.parametrize(
+    ("ids", "kind", "url"),
+    [
+        (("m", "w", "c"), TokenKind.CLICK, None),
+        (("m", "w", "c"), TokenKind.CLICK, "javascript:alert(1)"),
+        (("m", "w", "c"), TokenKind.OPEN, "https://a.example/"),
+        (("m", "w", "c"), TokenKind.CLICK, "https://a.example/\ud800"),
+        (("m\n", "w", "c"), TokenKind.UNSUB, None),
+        (("m", "w\ud800", "c"), TokenKind.PREFS, None),
+    ],
+)
+def test_message_tokens_refuse_what_sign_refuses(ids: tuple[str, str, str], kind: TokenKind, url: str | None) -> None:
+    with pytest.raises(TokenError):
+        RING.sign(TokenClaims(kind, *ids, issued_at=1, url=url))
+    with pytest.raises(TokenError):
+        RING.for_message(*ids, issued_at=1).sign(kind, url)
