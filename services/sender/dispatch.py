@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import asyncpg
 import structlog
@@ -39,6 +40,11 @@ from shared.kafka.consumer import Incoming
 log = structlog.get_logger(__name__)
 
 Clock = Callable[[], datetime]
+T = TypeVar("T")
+
+# Messages read, rendered and recorded together: small enough that sending one chunk overlaps
+# preparing the next, large enough that each database step stays one statement for many.
+CHUNK = 64
 
 # The profile field that holds each channel's address.
 ADDRESS_FIELDS: dict[str, IdentifierKind] = {"email": "email", "sms": "phone"}
@@ -83,6 +89,21 @@ class Lookups:
     suppressions: dict[AddressKey, frozenset[str]]
 
 
+async def _in_chunks(items: list[T], attempt: Callable[[list[T]], Awaitable[None]]) -> None:
+    """`attempt` each chunk of `items`, two chunks at a time; every chunk runs, then the first error is raised."""
+    in_flight = asyncio.Semaphore(2)
+
+    async def one(chunk: list[T]) -> None:
+        async with in_flight:
+            await attempt(chunk)
+
+    chunks = [items[n : n + CHUNK] for n in range(0, len(items), CHUNK)]
+    outcomes = await asyncio.gather(*(one(chunk) for chunk in chunks), return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -102,22 +123,34 @@ class Dispatcher:
         self._loaded: dict[tuple[str, str, int], Template] = {}
 
     async def handle(self, batch: list[Incoming]) -> None:
-        """The consumer's handler: claim the batch's requests and try the claimed ones once."""
+        """The consumer's handler: claim the batch's requests and try the claimed ones once.
+
+        The batch goes in chunks, two at a time: one chunk is claimed, read and rendered while the one
+        before it is on the SMTP connections, so they do not sit idle between batches. A chunk is
+        claimed only when its turn comes, so no claimed message waits behind a long batch."""
         requests = [item.value for item in batch if isinstance(item.value, MessageRequested)]
+
+        async def attempt(chunk: list[MessageRequested]) -> None:
+            claimed = await self.ledger.claim_all(chunk)
+            if len(claimed) < len(chunk):
+                log.debug("message.replayed", count=len(chunk) - len(claimed))
+            await self.reporter.report(await self.try_all(claimed))
+
         try:
-            claimed = await self.ledger.claim_all(requests)
-            if len(claimed) < len(requests):
-                log.debug("message.replayed", count=len(requests) - len(claimed))
-            await self.attempt_all(claimed)
+            await _in_chunks(requests, attempt)
         except (asyncpg.PostgresError, OSError) as error:
             # The batch is consumed again; what was claimed already is the retry loop's (stale-send rule).
             raise Transient(f"database unavailable: {error!r}") from error
 
     async def attempt_all(self, entries: list[LedgerEntry]) -> None:
-        """Try claimed messages once, record what became of them, and report the outcomes in one publish.
+        """Try messages claimed elsewhere (the retry loop) once, record and report the outcomes.
 
         Anything not reported (the broker was away) is picked up by the retry loop."""
-        await self.reporter.report(await self.try_all(entries))
+
+        async def attempt(chunk: list[LedgerEntry]) -> None:
+            await self.reporter.report(await self.try_all(chunk))
+
+        await _in_chunks(entries, attempt)
 
     async def try_all(self, entries: list[LedgerEntry]) -> list[LedgerEntry]:
         """Try claimed messages once and record their outcomes in the ledger (not yet reported)."""

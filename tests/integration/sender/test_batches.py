@@ -7,10 +7,12 @@ from datetime import UTC, datetime
 
 import pytest
 
+from services.sender.dispatch import CHUNK
 from shared.contract.internal import MessageRequested
 from shared.contract.topics import MESSAGES_REQUESTED
 from shared.kafka.consumer import Incoming
-from tests.integration.sender.conftest import WORKSPACE, Sender
+from tests.integration.sender.conftest import WORKSPACE, Sender, running_sender
+from tests.support.stack import RealStack
 
 pytestmark = pytest.mark.stack
 
@@ -86,3 +88,26 @@ async def test_a_batch_consumed_again_sends_nothing_more(sender: Sender) -> None
         [r.event_id for r in batch],
     )
     assert reported == 5
+
+
+async def test_a_batch_larger_than_a_chunk_is_sent_whole_and_reported(
+    stack: RealStack, api_key: tuple[str, str]
+) -> None:
+    # A sender of its own: the shared one treats a message as abandoned after a second, and more than a
+    # hundred messages through the in-process inbox can take longer than that.
+    prefix = f"{stack.topic_prefix}chunks-{uuid.uuid4().hex[:6]}."
+    async with running_sender(stack, api_key[1], topic_prefix=prefix, stale_send_seconds=120.0) as sender:
+        await sender.publish_example("welcome-hello")
+        tag = uuid.uuid4().hex[:8]
+        emails = [f"chunk.{n}.{tag}@example.com" for n in range(2 * CHUNK + 5)]
+        batch = [requested(await sender.contact(email=email), "welcome-hello") for email in emails]
+
+        await sender.runtime.dispatcher.handle(incoming(batch))
+
+        assert sorted(len(sender.mails_to(email)) for email in emails) == [1] * len(emails)
+        states = await sender.db.fetch(
+            "SELECT state, reported, count(*) AS n FROM send_ledger WHERE message_id = ANY($1::text[]) "
+            "GROUP BY state, reported",
+            [r.event_id for r in batch],
+        )
+    assert [(row["state"], row["reported"], row["n"]) for row in states] == [("sent", True, len(emails))]
