@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 
 from bench.baselines import raw_smtp
-from bench.harness import Figure, Latency, StageResult, Target
+from bench.harness import CpuShare, Figure, Latency, StageResult, Target
 from bench.inbox import InboxProcess
 from bench.processes import ServiceProcess
 from bench.sizes import BenchContext
@@ -162,8 +162,11 @@ async def run(ctx: BenchContext) -> StageResult:
             await inbox.wait_for(warmup, sizes.load_seconds * 2)
             inbox.accepted.clear()
             began = time.time()
+            cpu = CpuShare().start()
             sent_at = await publish(settings, requests(sizes.sender_messages, run_id))
             await inbox.wait_for(sizes.sender_messages, sizes.load_seconds * 3)
+            for program, cores in cpu.stop(top=5).items():
+                result.extra[f"CPU cores while sending: {program}"] = cores
         accepted = list(inbox.accepted)
         by_address = {address(n, run_id): f"{run_id}-{n}" for n in range(sizes.sender_messages)}
         latencies = [at - sent_at[by_address[to]] for at, to in accepted if to in by_address]
