@@ -113,7 +113,7 @@ class Intake:
                 if work.event is not None:
                     await self._journeys.on_event(unit, work.workspace_id, work.contact_id, work.event)
                 elif work.profile is not None:
-                    await self._profile_changed(unit, work.profile, seen_before[id(work)])
+                    await self._profile_changed(unit, work.profile, seen_before[(work.workspace_id, work.event_id)])
                 for change in changes:
                     await self._journeys.on_event(unit, work.workspace_id, work.contact_id, change)
         for contact_id in erasures:
@@ -146,14 +146,12 @@ class Intake:
             unit.contacts.forget_view((work.workspace_id, work.contact_id))
         return changes
 
-    async def _swap_seen(
-        self, unit: Unit, works: list[Work]
-    ) -> dict[int, tuple[dict[str, Any] | None, dict[str, Any]]]:
-        """Each profile record's attributes, and those seen before it, for the whole batch at once (by work)."""
-        attributes = [profile_attributes(w.profile.model_dump(mode="json")) for w in works if w.profile is not None]
-        items = [(w.workspace_id, w.contact_id, a) for w, a in zip(works, attributes, strict=True)]
-        befores = await swap_seen_attributes(unit.connection, items)
-        return {id(w): (before, a) for w, before, a in zip(works, befores, attributes, strict=True)}
+    async def _swap_seen(self, unit: Unit, works: list[Work]) -> dict[tuple[str, str], Seen]:
+        """Each profile record's attributes and those seen before it, for the whole batch at once,
+        by (workspace, event id): the same contact may change twice in a batch."""
+        changed = [(w, profile_attributes(w.profile.model_dump(mode="json"))) for w in works if w.profile is not None]
+        befores = await swap_seen_attributes(unit.connection, [(w.workspace_id, w.contact_id, a) for w, a in changed])
+        return {(w.workspace_id, w.event_id): (before, a) for (w, a), before in zip(changed, befores, strict=True)}
 
     async def _profile_changed(self, unit: Unit, record: ContactChanged, seen: Seen) -> None:
         before, attributes = seen

@@ -2,8 +2,9 @@
 render, deliver, record, report.
 
 Only the caller that claims a message (or takes it back from the retry loop) attempts it,
-so replays of `messages.requested` are dropped at the claim. Every database step takes the
-whole batch in one statement; the sends run concurrently (the SMTP relay caps them).
+so replays of `messages.requested` are dropped at the claim. A batch goes in chunks; every
+database step takes a whole chunk in one statement, and the sends run concurrently (the SMTP
+relay caps them).
 """
 
 from __future__ import annotations
@@ -254,8 +255,9 @@ class Dispatcher:
         kind = ADDRESS_FIELDS[request.channel]
         reader = lookups.readers.get((request.workspace_id, request.contact_id))
         why = unreachable(reader, kind)
-        if why is not None or reader is None:
-            return Skip(why or "contact unknown or erased")
+        if why is not None:
+            return Skip(why)
+        assert reader is not None  # unreachable() names a missing reader
         template = lookups.templates[(request.workspace_id, request.template_id)]
         if isinstance(template, Fail):
             return template

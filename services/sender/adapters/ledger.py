@@ -72,14 +72,14 @@ RETURNING l.message_id, l.attempts, l.updated_at
 
 
 class SendLedger:
-    """Every write takes a whole consumed batch in one statement: one commit per step, not per message."""
+    """Every write takes many messages in one statement: one commit per step, not per message."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
     async def claim_all(self, requests: list[MessageRequested]) -> list[LedgerEntry]:
         """The messages this call claimed, in request order; replays (claimed before) are left out."""
-        unique = list({request.event_id: request for request in reversed(requests)}.values())[::-1]
+        unique = list({request.event_id: request for request in requests}.values())  # a replay in the batch
         if not unique:
             return []
         rows = await self._pool.fetch(
