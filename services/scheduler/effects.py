@@ -24,10 +24,11 @@ from services.scheduler.domain import (
     UpdateContact,
 )
 from services.scheduler.domain.actions import CancelTimer
+from services.scheduler.outgoing import request_out
 from services.scheduler.records import stable_id, transition_record
 from services.scheduler.unit import Unit
 from shared.contract import ContactChanged, ContactFields, MessageRequested
-from shared.contract.topics import CONTACTS, MESSAGES_REQUESTED, TRANSITIONS
+from shared.contract.topics import CONTACTS, MESSAGES_REQUESTED
 from shared.kafka.producer import OutgoingRecord
 
 WEBHOOK_TEMPLATE = "webhook"
@@ -66,9 +67,9 @@ async def _update_contact(unit: Unit, action: UpdateContact, workspace_id: str, 
     unit.outgoing.append(OutgoingRecord.of(CONTACTS, record))
 
 
-def _variables(action: RequestMessage) -> dict[str, Any]:
+def _variables(action: RequestMessage) -> dict[str, bool | str]:
     """Template data the flow adds: the split variant (also what analytics counts by) and the best-time mark."""
-    found: dict[str, Any] = {"best_time": True} if action.best_time else {}
+    found: dict[str, bool | str] = {"best_time": True} if action.best_time else {}
     if action.variant is not None:
         found["variant"] = action.variant
     return found
@@ -92,19 +93,19 @@ async def carry_out(unit: Unit, flow: Flow, decision: Decision) -> bool:
             case RequestMessage():
                 sent = SentMessage(at=unit.now, channel=action.channel, category=action.category, flow_id=flow.id)
                 unit.contacts.send(action.message_id, (workspace_id, contact_id), sent)
-                request = _request(
-                    unit, flow, action.message_id, state, action.step_id,
-                    channel=action.channel, template_id=action.template, category=action.category, topic=flow.topic,
-                    variables=_variables(action),
-                )  # fmt: skip
-                unit.outgoing.append(OutgoingRecord.of(MESSAGES_REQUESTED, request))
+                unit.outgoing.append(request_out(
+                    event_id=action.message_id, workspace_id=workspace_id, contact_id=contact_id,
+                    occurred_at=unit.now, received_at=unit.now, flow_id=flow.id, flow_version=flow.version,
+                    step_id=action.step_id, channel=action.channel, template_id=action.template,
+                    category=action.category, topic=flow.topic, variables=_variables(action),
+                ))  # fmt: skip
             case Notify():
-                request = _request(
+                notice = _request(
                     unit, flow, action.notification_id, state, action.step_id,
                     channel="webhook", template_id=WEBHOOK_TEMPLATE, category="transactional",
                     variables={"url": action.url, "payload": action.payload},
                 )  # fmt: skip
-                unit.outgoing.append(OutgoingRecord.of(MESSAGES_REQUESTED, request))
+                unit.outgoing.append(OutgoingRecord.of(MESSAGES_REQUESTED, notice))
             case UpdateContact():
                 change_id = stable_id(state.enrollment_id, action.step_id, str(state.visits.get(action.step_id, 0)))
                 await _update_contact(unit, action, workspace_id, f"flow-{change_id}")
@@ -115,5 +116,5 @@ async def carry_out(unit: Unit, flow: Flow, decision: Decision) -> bool:
                     action, workspace_id=workspace_id, contact_id=contact_id, flow_id=flow.id,
                     version=flow.version, enrollment_id=state.enrollment_id, index=index, now=unit.now,
                 )  # fmt: skip
-                unit.outgoing.append(OutgoingRecord.of(TRANSITIONS, record))
+                unit.outgoing.append(record)
     return profile_changed

@@ -20,9 +20,11 @@ from services.scheduler.domain.contact import (
     MESSAGE_OPENED,
     UNSUBSCRIBED,
 )
+from services.scheduler.outgoing import transition_out
 from shared.contract import ContactChanged, Engagement, FlowTransition, MessageStatus
 from shared.contract.envelope import Envelope
 from shared.ids import uuid5_text
+from shared.kafka.producer import OutgoingRecord
 
 _NAMESPACE = uuid.UUID("0b7f6a52-3f0e-5c71-9d0c-5ad3c51f2e44")
 _ENVELOPE = set(Envelope.model_fields) | {"type", "properties"}
@@ -146,9 +148,9 @@ def contact_view(
 def transition_record(
     transition: Transition, *, workspace_id: str, contact_id: str, flow_id: str, version: int, enrollment_id: str,
     index: int, now: datetime,
-) -> FlowTransition:  # fmt: skip
-    kind = _TRANSITION_KINDS.get(transition.event, transition.event)
-    return FlowTransition(
+) -> OutgoingRecord:  # fmt: skip
+    """The engine's transition as a `FlowTransition` record, its id stable across replays."""
+    return transition_out(
         event_id=stable_id(enrollment_id, transition.at.isoformat(), str(index), transition.event),
         workspace_id=workspace_id,
         contact_id=contact_id,
@@ -157,7 +159,7 @@ def transition_record(
         flow_id=flow_id,
         flow_version=version,
         step_id=transition.step_id,
-        kind=kind,  # type: ignore[arg-type]
+        kind=_TRANSITION_KINDS.get(transition.event, transition.event),
         reason=transition.reason,
         variant=transition.variant,
     )
