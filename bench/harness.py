@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -218,6 +218,8 @@ class CpuShare:
     def __init__(self) -> None:
         self._before: dict[int, tuple[str, float]] = {}
         self._started = 0.0
+        self.seconds = 0.0  # how long it measured, once stopped
+        self.cpu_seconds: dict[str, float] = {}  # CPU seconds per program, once stopped
 
     @staticmethod
     def _snapshot() -> dict[int, tuple[str, float]]:
@@ -236,10 +238,15 @@ class CpuShare:
 
     def stop(self, top: int = 6) -> dict[str, float]:
         """The busiest programs (processes of the same name added up), busiest first."""
-        seconds = max(time.monotonic() - self._started, 1e-9)
+        seconds = self.seconds = max(time.monotonic() - self._started, 1e-9)
         used: dict[str, float] = {}
         for pid, (name, cpu) in self._snapshot().items():
             before = self._before.get(pid, (name, 0.0))[1]
-            used[name] = used.get(name, 0.0) + (cpu - before) / seconds
+            used[name] = used.get(name, 0.0) + cpu - before
+        self.cpu_seconds = used
         busiest = sorted(used.items(), key=lambda item: -item[1])[:top]
-        return {name: round(share, 2) for name, share in busiest}
+        return {name: round(cpu / seconds, 2) for name, cpu in busiest}
+
+    def per_item_ms(self, count: int, programs: Iterable[str]) -> dict[str, float]:
+        """CPU milliseconds each of `programs` spent per item, over the measured span (after `stop`)."""
+        return {name: round(1000 * self.cpu_seconds.get(name, 0.0) / max(count, 1), 2) for name in programs}

@@ -167,6 +167,8 @@ async def run(ctx: BenchContext) -> StageResult:
             await inbox.wait_for(sizes.sender_messages, sizes.load_seconds * 3)
             for program, cores in cpu.stop(top=5).items():
                 result.extra[f"CPU cores while sending: {program}"] = cores
+            for program, ms in cpu.per_item_ms(sizes.sender_messages, ["services.sender", "bench.inbox"]).items():
+                result.extra[f"CPU ms per message: {program}"] = ms
         accepted = list(inbox.accepted)
         by_address = {address(n, run_id): f"{run_id}-{n}" for n in range(sizes.sender_messages)}
         latencies = [at - sent_at[by_address[to]] for at, to in accepted if to in by_address]
@@ -188,9 +190,11 @@ async def run(ctx: BenchContext) -> StageResult:
             result.missing = "no requested message reached the inbox (the sender skipped or failed every one)"
         ctx.progress.done()
         ctx.progress.step("raw aiosmtplib")
-        timed = await raw_smtp(
-            inbox.port, pre_rendered(sizes.sender_messages, run_id), connections=sizes.smtp_connections
-        )
+        messages = pre_rendered(sizes.sender_messages, run_id)
+        cpu_before = time.process_time()
+        timed = await raw_smtp(inbox.port, messages, connections=sizes.smtp_connections)
+        raw_ms = 1000 * (time.process_time() - cpu_before) / max(timed.count, 1)
+        result.extra["CPU ms per message: raw SMTP client (pre-rendered)"] = round(raw_ms, 2)
         result.figures.append(
             Figure(
                 "raw-smtp",

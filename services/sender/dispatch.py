@@ -169,6 +169,8 @@ class Dispatcher:
                     settled.append(Settled(entry.message_id, "failed", reason))
                 case Ready() as plan:
                     ready.append((entry, plan))
+            # Rendering is CPU work: let the chunk on the connections read its replies in between.
+            await asyncio.sleep(0)
         attempts = await self.ledger.start_attempts([entry.message_id for entry, _ in ready])
         # Outcomes are recorded as sends complete, a group per write: the window between an SMTP 250
         # and the ledger saying `sent` stays one write long, not as long as the batch's slowest send.

@@ -56,3 +56,20 @@ def test_every_line_ends_in_crlf_and_stays_short() -> None:
     assert max(len(line) for line in data.split(b"\r\n")) <= 998
     body = data.split(b"\r\n\r\n", 1)[1]
     assert max(len(line) for line in body.split(b"\r\n")) <= 78  # quoted-printable soft breaks
+
+
+def test_a_long_non_ascii_subject_is_folded_into_short_encoded_words() -> None:
+    subject = "Takk for handelen, Åse! Handlekurven din med tre bøker fra Bjørns favorittbutikk venter 🎉"
+    rendered = RenderedMessage("welcome", Category.MARKETING, subject, HTML, TEXT, {})
+    data = build_message(
+        rendered,
+        from_name="Bok",
+        from_address="hello@shop.example",
+        to="reader@example.com",
+        message_id="m-2",
+        sending_domain="shop.example",
+        now=datetime(2026, 11, 25, 9, 0, tzinfo=UTC),
+    )
+    head = data.split(b"\r\n\r\n", 1)[0]
+    assert max(len(line) for line in head.split(b"\r\n") if not line.startswith(b"List-")) <= 78
+    assert message_from_bytes(data, policy=policy.default)["Subject"] == subject
