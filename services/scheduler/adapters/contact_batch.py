@@ -120,7 +120,7 @@ async def load_enrollments(connection: asyncpg.Connection, keys: Sequence[Key]) 
     if not keys:
         return found
     for row in await connection.fetch(_ENROLLMENTS, *_columns(keys)):
-        state = EnrollmentState.model_validate(orjson.loads(row["state"])) if row["state"] else None
+        state = EnrollmentState.model_validate_json(row["state"]) if row["state"] else None
         enrolled = Enrolled(row["id"], row["flow_id"], row["entered_at"], row["active"], state)
         found[(row["workspace_id"], row["contact_id"])].append(enrolled)
     return found

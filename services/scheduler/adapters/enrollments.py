@@ -21,7 +21,8 @@ from services.scheduler.domain import EnrollmentState, PastEnrollment
 _LOCK_ALL = "SELECT pg_advisory_xact_lock(k) FROM (SELECT unnest($1::bigint[]) AS k ORDER BY 1) AS keys"
 _SAVE = """
 INSERT INTO enrollments (id, workspace_id, contact_id, flow_id, flow_version, number, state, active, entered_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::jsonb[],
+                     $8::bool[], $9::timestamptz[])
 ON CONFLICT (id) DO UPDATE SET flow_version = EXCLUDED.flow_version, state = EXCLUDED.state,
     active = EXCLUDED.active, updated_at = now()
 """
@@ -32,7 +33,7 @@ DELETE FROM timers WHERE id IN (
 """
 _SCHEDULE = """
 INSERT INTO timers (id, kind, workspace_id, contact_id, enrollment_id, flow_id, due_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
 ON CONFLICT (id) DO UPDATE SET due_at = EXCLUDED.due_at, failures = 0
 """
 _CANCEL = """
@@ -56,6 +57,11 @@ class DueTimer:
     failures: int
 
 
+def columns_of(rows: Sequence[tuple[object, ...]], width: int) -> list[list[object]]:
+    """Rows as the column arrays an `unnest` insert takes."""
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
+
+
 def contact_key(workspace_id: str, contact_id: str) -> int:
     """A signed 64-bit advisory-lock key for one contact."""
     digest = hashlib.blake2b(f"{workspace_id}\x1f{contact_id}".encode(), digest_size=8).digest()
@@ -70,7 +76,7 @@ async def lock_contacts(connection: asyncpg.Connection, contacts: Iterable[tuple
 
 
 def _state(raw: str) -> EnrollmentState:
-    return EnrollmentState.model_validate(orjson.loads(raw))
+    return EnrollmentState.model_validate_json(raw)
 
 
 async def live_enrollments(connection: asyncpg.Connection, workspace_id: str, contact_id: str) -> list[EnrollmentState]:
@@ -126,13 +132,13 @@ def _save_args(state: EnrollmentState) -> tuple[object, ...]:
 
 
 async def save_enrollment(connection: asyncpg.Connection, state: EnrollmentState) -> None:
-    await connection.execute(_SAVE, *_save_args(state))
+    await save_enrollments(connection, [state])
 
 
 async def save_enrollments(connection: asyncpg.Connection, states: Sequence[EnrollmentState]) -> None:
-    """Many enrollments (distinct ids) in one pipelined statement."""
+    """Many enrollments (distinct ids) in one statement, written in the order given (as one by one would)."""
     if states:
-        await connection.executemany(_SAVE, [_save_args(state) for state in states])
+        await connection.execute(_SAVE, *columns_of([_save_args(state) for state in states], 9))
 
 
 async def live_in_flow(
@@ -159,9 +165,10 @@ async def live_workspaces(connection: asyncpg.Connection, contact_id: str) -> li
 
 
 async def schedule_timers(connection: asyncpg.Connection, timers: Sequence[TimerRow]) -> None:
-    """Re-scheduling an id moves it."""
+    """Re-scheduling an id moves it; of one id given twice the last wins. One statement for all of them."""
     if timers:
-        await connection.executemany(_SCHEDULE, timers)
+        latest = list({timer[0]: timer for timer in timers}.values())  # one statement may not touch a row twice
+        await connection.execute(_SCHEDULE, *columns_of(latest, 7))
 
 
 async def cancel_timers(connection: asyncpg.Connection, timer_ids: Sequence[str]) -> None:

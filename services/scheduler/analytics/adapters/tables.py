@@ -33,8 +33,16 @@ SELECT {", ".join(_FACT_FIELDS)} FROM analytics_messages
 WHERE (workspace_id, message_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
 ORDER BY workspace_id, message_id FOR UPDATE
 """
-_SAVE = "UPDATE analytics_messages SET {} WHERE workspace_id = $1 AND message_id = $2".format(
-    ", ".join(f"{name} = ${i}" for i, name in enumerate(_FACT_FIELDS, start=1) if name not in _KEYS)
+_SQL_TYPES = {"str": "text", "int": "int", "datetime": "timestamptz"}
+_FACT_TYPES = [_SQL_TYPES[str(f.type).removesuffix(" | None")] for f in dataclasses.fields(MessageFacts)]
+_SAVE = """
+UPDATE analytics_messages m SET {updates}
+FROM unnest({arrays}) AS u({names})
+WHERE m.workspace_id = u.workspace_id AND m.message_id = u.message_id
+""".format(
+    updates=", ".join(f"{name} = u.{name}" for name in _FACT_FIELDS if name not in _KEYS),
+    arrays=", ".join(f"${i}::{kind}[]" for i, kind in enumerate(_FACT_TYPES, start=1)),
+    names=", ".join(_FACT_FIELDS),
 )
 _ADD = """
 INSERT INTO analytics_daily (workspace_id, flow_id, flow_version, step_id, variant, day, {columns})
@@ -69,8 +77,9 @@ async def lock_messages(
 
 
 async def save_messages(connection: asyncpg.Connection, changed: Sequence[MessageFacts]) -> None:
+    """The facts of many (distinct) messages in one statement."""
     if changed:
-        await connection.executemany(_SAVE, [tuple(getattr(f, name) for name in _FACT_FIELDS) for f in changed])
+        await connection.execute(_SAVE, *([getattr(f, name) for f in changed] for name in _FACT_FIELDS))
 
 
 async def add_counters(connection: asyncpg.Connection, deltas: dict[CounterKey, Counter[str]]) -> None:

@@ -1,0 +1,76 @@
+"""A unit's enrollments and timers go to PostgreSQL in one statement each, with one-by-one semantics."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+
+from services.scheduler.adapters.enrollments import TimerRow, save_enrollments, schedule_timers
+from services.scheduler.domain import EnrollmentState
+from tests.support.stack import RealStack
+
+pytestmark = pytest.mark.stack
+
+AT = datetime(2025, 3, 3, 8, 30, tzinfo=UTC)
+
+
+def _state(enrollment_id: str, contact_id: str, number: int, **changes: object) -> EnrollmentState:
+    return EnrollmentState(
+        enrollment_id=enrollment_id, workspace_id="w", contact_id=contact_id, flow_id="welcome", flow_version=1,
+        number=number, entered_at=AT, **changes,
+    )  # fmt: skip
+
+
+async def test_ending_and_reentering_in_one_statement_keeps_one_live_enrollment(stack: RealStack) -> None:
+    tag = uuid.uuid4().hex[:8]
+    contact, first, second = f"c-{tag}", f"e1-{tag}", f"e2-{tag}"
+    connection = await asyncpg.connect(stack.database_url)
+    try:
+        async with connection.transaction():
+            await save_enrollments(connection, [_state(first, contact, 1, step_id="later", visits={"later": 1})])
+        async with connection.transaction():
+            # The first ends before the second starts, as the unit saved them: the one-live index holds.
+            await save_enrollments(
+                connection, [_state(first, contact, 1, status="completed"), _state(second, contact, 2)]
+            )
+        rows = await connection.fetch(
+            "SELECT id, number, active, state::text AS state FROM enrollments WHERE contact_id = $1 ORDER BY id",
+            contact,
+        )
+    finally:
+        await connection.close()
+
+    assert [(row["id"], row["number"], row["active"]) for row in rows] == [(first, 1, False), (second, 2, True)]
+    assert EnrollmentState.model_validate_json(rows[0]["state"]) == _state(first, contact, 1, status="completed")
+
+
+async def test_timers_scheduled_together_move_and_the_last_word_wins(stack: RealStack) -> None:
+    tag = uuid.uuid4().hex[:8]
+    contact = f"c-{tag}"
+
+    def timer(name: str, due: datetime) -> TimerRow:
+        return (f"{name}-{tag}", "step", "w", contact, f"e-{tag}", None, due)
+
+    connection = await asyncpg.connect(stack.database_url)
+    try:
+        async with connection.transaction():
+            await schedule_timers(connection, [timer("a", AT), timer("b", AT)])
+            await connection.execute("UPDATE timers SET failures = 2 WHERE id = $1", f"a-{tag}")
+        async with connection.transaction():
+            later = AT + timedelta(days=1)
+            await schedule_timers(connection, [timer("a", later), timer("c", AT), timer("c", later)])
+        rows = await connection.fetch(
+            "SELECT id, due_at, failures FROM timers WHERE contact_id = $1 ORDER BY id", contact
+        )
+        await connection.execute("DELETE FROM timers WHERE contact_id = $1", contact)
+    finally:
+        await connection.close()
+
+    assert [(row["id"], row["due_at"], row["failures"]) for row in rows] == [
+        (f"a-{tag}", later, 0),
+        (f"b-{tag}", AT, 0),
+        (f"c-{tag}", later, 0),
+    ]
