@@ -26,6 +26,7 @@ class Sizes:
     smtp_connections: int = 4
     tracker_hits: int = 40_000
     e2e_rate: float = 1_000.0
+    e2e_light_rate: float = 50.0  # latency when nothing queues, split into hops
     e2e_sustainable_rate: float = 200.0  # also offered: latency under a load the pipeline keeps up with
     e2e_seconds: float = 20.0
     e2e_smtp_connections: int = 16  # 1,000 emails/s needs more than the sender stage's 4 (≈ 500/s to the inbox)
@@ -67,6 +68,7 @@ TINY = Sizes(
     smtp_connections=2,
     tracker_hits=100,
     e2e_rate=50.0,
+    e2e_light_rate=10.0,
     e2e_sustainable_rate=20.0,
     e2e_seconds=1.0,
     e2e_smtp_connections=2,

@@ -60,3 +60,7 @@ async def test_every_stage_runs_once_at_a_tiny_size() -> None:
         assert result.figures or result.not_measured, result.name
         for figure in result.figures:
             assert figure.seconds >= 0 and figure.unit, (result.name, figure)
+    e2e = next(result for result in results if result.name == "e2e")
+    hops = [figure for figure in e2e.figures if figure.name.startswith("hop-")]
+    assert [figure.name for figure in hops] == ["hop-ingest-10", "hop-scheduler-10", "hop-sender-10"]
+    assert all(figure.count > 0 for figure in hops), hops
