@@ -118,7 +118,7 @@ def _on_event(walk: Walk, event: Event) -> None:
     step = flow.step(waiting.step_id)
     if isinstance(step, WaitForStep) and awaited(step, event, state, walk.contact, walk.now):
         _cancel_waiting(walk)
-        walk.state = walk.state.model_copy(update={"waiting": None})
+        walk.state = walk.state.evolve(waiting=None)
         walk.run_from(step.on_event)
 
 
@@ -127,14 +127,14 @@ def _on_timer(walk: Walk, timer_id: str) -> None:
     if waiting is None or waiting.timer_id != timer_id:
         return
     if walk.state.paused:
-        walk.state = walk.state.model_copy(update={"due_while_paused": True})
+        walk.state = walk.state.evolve(due_while_paused=True)
         return
     if walk.now < as_utc(waiting.until):
         # Fired early (clock skew): ask again for the same instant rather than act too soon.
         walk.actions.append(ScheduleTimer(timer_id=timer_id, at=waiting.until, step_id=waiting.step_id))
         return
     step = walk.flow.step(waiting.step_id)
-    walk.state = walk.state.model_copy(update={"waiting": None})
+    walk.state = walk.state.evolve(waiting=None)
     if step is None:
         walk.finish("exited", f"step {waiting.step_id} no longer exists", waiting.step_id)
     elif waiting.kind == "wait_for" and isinstance(step, WaitForStep):
@@ -149,17 +149,17 @@ def _on_timer(walk: Walk, timer_id: str) -> None:
 
 def pause(state: EnrollmentState) -> EnrollmentState:
     """Hold the enrollment where it is; timers that fire meanwhile are remembered, not acted on."""
-    return state.model_copy(update={"paused": True})
+    return state.evolve(paused=True)
 
 
 def resume(state: EnrollmentState, now: datetime) -> Decision:
     """Lift a pause; a timer that came due while paused is re-armed for `now` so nothing is lost."""
-    resumed = state.model_copy(update={"paused": False, "due_while_paused": False})
+    resumed = state.evolve(paused=False, due_while_paused=False)
     waiting = state.waiting
     if not state.active or waiting is None or not state.due_while_paused:
         return Decision(state=resumed)
     at = max(as_utc(now), as_utc(waiting.until))
-    resumed = resumed.model_copy(update={"waiting": waiting.model_copy(update={"until": at})})
+    resumed = resumed.evolve(waiting=waiting.model_copy(update={"until": at}))
     return Decision(
         state=resumed,
         actions=(

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 WaitKind = Literal["wait", "wait_for", "policy", "best_time"]
+_set = object.__setattr__  # models are frozen; a fresh copy is filled in as pydantic's own copy does
 
 
 class Waiting(BaseModel):
@@ -52,3 +53,14 @@ class EnrollmentState(BaseModel):
     @property
     def active(self) -> bool:
         return self.status == "active"
+
+    def evolve(self, **changes: Any) -> EnrollmentState:
+        """`model_copy(update=changes)`, which the engine calls several times a step, minus its generic copying.
+
+        Like `model_copy`, it does not validate: the engine only sets fields to values of their own type."""
+        evolved = object.__new__(EnrollmentState)
+        _set(evolved, "__dict__", {**self.__dict__, **changes})
+        _set(evolved, "__pydantic_fields_set__", self.__pydantic_fields_set__ | changes.keys())
+        _set(evolved, "__pydantic_extra__", None)
+        _set(evolved, "__pydantic_private__", None)
+        return evolved

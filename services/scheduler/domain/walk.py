@@ -61,15 +61,13 @@ class Walk:
 
     def finish(self, status: str, reason: str, step_id: str | None = None) -> None:
         self.record("exited", step_id, reason)
-        self.state = self.state.model_copy(
-            update={"status": status, "exit_reason": reason, "waiting": None, "step_id": None}
-        )
+        self.state = self.state.evolve(status=status, exit_reason=reason, waiting=None, step_id=None)
 
     def park(self, step_id: str, kind: WaitKind, until: datetime) -> str:
         count = self.state.timers_set + 1
         timer_id = f"{self.state.enrollment_id}:t{count}"
         waiting = Waiting(step_id=step_id, kind=kind, until=until, timer_id=timer_id)
-        self.state = self.state.model_copy(update={"waiting": waiting, "timers_set": count, "step_id": step_id})
+        self.state = self.state.evolve(waiting=waiting, timers_set=count, step_id=step_id)
         self.actions.append(ScheduleTimer(timer_id=timer_id, at=until, step_id=step_id))
         return PARKED
 
@@ -92,7 +90,7 @@ class Walk:
                 self.finish("exited", f"step {step_id} no longer exists", step_id)
                 return
             visits = {**self.state.visits, step.id: self.state.visits.get(step.id, 0) + 1}
-            self.state = self.state.model_copy(update={"step_id": step.id, "waiting": None, "visits": visits})
+            self.state = self.state.evolve(step_id=step.id, waiting=None, visits=visits)
             self.record("step_reached", step.id)
             step_id = self.execute(step)
             if step_id == PARKED or not self.state.active:
@@ -144,7 +142,7 @@ class Walk:
                 taken = winner.variant
             else:
                 taken = ids[pick_variant(self.contact.id, self.flow.id, step.id, [v.weight for v in step.variants])]
-        self.state = self.state.model_copy(update={"variants": {**self.state.variants, step.id: taken}})
+        self.state = self.state.evolve(variants={**self.state.variants, step.id: taken})
         reached = self.actions[-1]  # the step_reached just recorded for this split: name the variant
         if isinstance(reached, Transition) and reached.step_id == step.id:
             self.actions[-1] = replace(reached, variant=taken)
@@ -197,7 +195,7 @@ class Walk:
             )
         )
         self.ledger.append(SentMessage(at=self.now, channel=step.channel, category=category, flow_id=state.flow_id))
-        self.state = state.model_copy(update={"messages": {**state.messages, step.id: mid}})
+        self.state = state.evolve(messages={**state.messages, step.id: mid})
         return self.flow.following(step)
 
     def update_contact(self, step: UpdateContactStep) -> str | None:
