@@ -93,7 +93,7 @@ def create_service_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await create_pool(settings)
-        producer = Producer(settings, timeout_seconds=producer_timeout_seconds)
+        producer = Producer(settings, linger_ms=settings.kafka_linger_ms, timeout_seconds=producer_timeout_seconds)
         connecting = asyncio.create_task(connect_producer(producer))
         resources = Resources(settings, pool, producer)
         app.state.settings = settings

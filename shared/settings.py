@@ -47,6 +47,13 @@ class CommonSettings(BaseSettings):
         "arrive, so this only paces idle polling; the embedded broker waits the whole time, so a record's "
         "latency per consumer hop is up to this.",
     )
+    kafka_linger_ms: int = Field(
+        default=0,
+        ge=0,
+        le=1_000,
+        description="How long a producer waits for more records before sending a batch. Records batch up "
+        "anyway while the previous request to the broker is in flight, so waiting only adds latency per hop.",
+    )
     topic_prefix: str = Field(default="", description="Prepended to every topic name (isolates test runs).")
     topic_partitions: int = Field(default=8, ge=1, description="Partitions per topic when Dripline creates them.")
     topic_replication_factor: int = Field(default=1, ge=1)
