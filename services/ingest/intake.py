@@ -11,32 +11,32 @@ import hashlib
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from functools import partial
+from typing import Any
 
 import asyncpg
 import orjson
 
-from services.ingest.adapters.consent import WorkspaceSettings, record_consent
-from services.ingest.adapters.group_commit import GroupCommit, Transaction
-from services.ingest.adapters.identities import ContactResolver
-from services.ingest.adapters.profiles import merge_into_profile
+from services.ingest.adapters.consent import WorkspaceSettings
+from services.ingest.adapters.contact_writes import ContactUpdate, ContactUpdated, write_contacts
+from services.ingest.adapters.group_commit import GroupCommit
+from services.ingest.adapters.identities import KnownContacts
 from services.ingest.domain.confirmation import DEFAULT_TEMPLATE, confirmation_request
 from services.ingest.domain.consent import double_opt_in_rule, signup_consent
+from services.ingest.domain.identity_claims import ContactWanted
 from services.ingest.domain.profile import carries_profile, identifiers_of, profile_update
 from services.ingest.domain.records import EventRecords, contact_record
 from services.ingest.domain.requests import AnyEventIn, ContactRef, SignupIn
 from shared.contact_data import erase_contact
 from shared.contract.topics import CONTACTS, MESSAGES_REQUESTED, topic_for_event_type
-from shared.db.lazy import LazyTransaction
+from shared.identity import IdentifierKind, identifier_hash
 from shared.ids import new_id
 from shared.kafka.producer import OutgoingRecord, Producer
 from shared.settings import CommonSettings
 from shared.tokens import key_ring_from_setting
 
-# A profile record and the key that marks it published once the broker has it.
-ProfileRecord = tuple[OutgoingRecord, tuple[str, bytes]]
-# Who an event is about, their profile record (if it changed) and consent records.
-Resolved = tuple[str, ProfileRecord | None, list[OutgoingRecord]]
+# (contact, hash of what was said about them): marks a profile as already on the broker.
+Said = tuple[str, bytes]
+Identifiers = list[tuple[IdentifierKind, str]]
 
 
 class Intake:
@@ -46,98 +46,114 @@ class Intake:
         self._tracker_url = settings.tracker_public_url
         self._keys = key_ring_from_setting(settings.link_signing_keys.get_secret_value())
         self._workspaces = WorkspaceSettings(pool)
-        self.resolver = ContactResolver(pool)
-        self._transactions = GroupCommit(pool)
+        self.contacts = KnownContacts()
+        self._writes: GroupCommit[ContactUpdate, ContactUpdated] = GroupCommit(pool, write_contacts)
         # Profiles already on the broker, by (contact, hash of what was said): skips re-publishing
         # the same details on every event. Filled only after the broker acknowledged.
-        self._published: OrderedDict[tuple[str, bytes], None] = OrderedDict()
-
-    async def contact_id(self, workspace_id: str, ref: ContactRef, db: Transaction) -> str:
-        if ref.contact_id:
-            return ref.contact_id
-        return await self.resolver.resolve(workspace_id, identifiers_of(ref), db)
+        self._published: OrderedDict[Said, None] = OrderedDict()
 
     async def accept_events(self, workspace_id: str, events: Sequence[AnyEventIn]) -> list[str]:
         received_at = datetime.now(UTC)
         writer = EventRecords(workspace_id, received_at)
-        records: list[OutgoingRecord] = []
-        pending_profiles: list[tuple[str, bytes]] = []
-        event_ids: list[str] = []
+        event_ids = [event.event_id or new_id() for event in events]
         # Read before any transaction opens: a request holding a connection must never wait for a second one.
         settings = await self._workspaces.get(workspace_id) if any(isinstance(e, SignupIn) for e in events) else {}
-        for event in events:
-            event_id = event.event_id or new_id()
-            consent_records: list[OutgoingRecord] = []
-            profile_record = None
-            contact_id = self._returning_contact(workspace_id, event)
-            if contact_id is None:
-                # Identity, profile and consent of one event share one transaction; a request of one
-                # event shares it with others arriving at the same moment (one commit for them all).
-                work = partial(self._resolve, workspace_id, event, event_id, settings, received_at)
-                run = self._transactions.run if len(events) == 1 else self._transactions.run_alone
-                resolved: Resolved = await run(work)
-                contact_id, profile_record, consent_records = resolved
-                if profile_record is not None:
-                    records.append(profile_record[0])
-                    pending_profiles.append(profile_record[1])
+        contact_ids = [self._returning_contact(workspace_id, event) for event in events]
+        updates = {
+            n: self._update(workspace_id, event, event_id, settings, received_at)
+            for n, (event, event_id, contact_id) in enumerate(zip(events, event_ids, contact_ids, strict=True))
+            if contact_id is None
+        }
+        outcomes = dict(zip(updates, await self._write(list(updates.values())), strict=True))
+        records: list[OutgoingRecord] = []
+        said: list[Said] = []
+        for n, (event, event_id) in enumerate(zip(events, event_ids, strict=True)):
+            extra: list[OutgoingRecord] = []
+            outcome = outcomes.get(n)
+            if outcome is not None:
+                contact_id = outcome.contact_id
+                if outcome.profile is not None:
+                    said.append((contact_id, _digest(updates[n][0].profile)))
+                    records.append(self._profile_record(workspace_id, outcome.profile, said[-1], received_at))
+                if outcome.awaiting_confirmation:
+                    extra.append(self._confirmation(settings, workspace_id, contact_id, event_id, received_at))
+            else:
+                contact_id = str(contact_ids[n])
             topic = topic_for_event_type(event.type)
             value = writer.value(event, contact_id=contact_id, event_id=event_id)
             records.append(OutgoingRecord(topic, contact_id, value, writer.headers(event)))
-            records.extend(consent_records)
-            event_ids.append(event_id)
+            records.extend(extra)
         await self._producer.send_all(records)
-        self._mark_published(pending_profiles)
+        self._mark_published(said)
         return event_ids
 
-    async def _resolve(
+    async def _write(self, updates: list[tuple[ContactUpdate, Identifiers]]) -> list[ContactUpdated]:
+        """Updates with the identifiers they were resolved from (none when the contact was known).
+
+        One update shares a transaction (and its commit) with others arriving at the same moment;
+        a request of several is a group of its own.
+        """
+        if not updates:
+            return []
+        if len(updates) == 1:
+            written = [await self._writes.run(updates[0][0])]
+        else:
+            written = await self._writes.run_alone([update for update, _ in updates])
+        for (update, identifiers), outcome in zip(updates, written, strict=True):
+            if identifiers:  # committed by now: safe to hand out without a query
+                self.contacts.remember(update.workspace_id, identifiers, outcome.contact_id)
+        return written
+
+    def _update(
         self,
         workspace_id: str,
         event: AnyEventIn,
         event_id: str,
         settings: dict[str, object],
         received_at: datetime,
-        db: Transaction,
-    ) -> Resolved:
-        """Who the event is about, what it changes in their profile and consent: run again on a retry."""
-        contact_id = await self.contact_id(workspace_id, event.contact, db)
-        profile_record = None
-        if carries_profile(event.contact):
-            profile_record = await self._profile_record(db, workspace_id, contact_id, event.contact, received_at)
-        consent_records: list[OutgoingRecord] = []
+    ) -> tuple[ContactUpdate, Identifiers]:
+        """What the event says about its contact: who they are, their profile and, for a sign-up, consent."""
+        ref = event.contact
+        contact, identifiers = self._wanted(workspace_id, ref)
+        profile = None
+        if carries_profile(ref):
+            profile = profile_update(ref)
+            if contact.contact_id is not None and (contact.contact_id, _digest(profile)) in self._published:
+                profile = None
+        consent = None
         if isinstance(event, SignupIn):
-            consent_records = await self._consent(db, settings, workspace_id, contact_id, event_id, event, received_at)
-        return contact_id, profile_record, consent_records
+            outcome = signup_consent(
+                event.consent,
+                source="form",
+                occurred_at=event.occurred_at or received_at,
+                rule=double_opt_in_rule(settings),
+                origin=event.source,
+            )
+            consent = outcome if outcome.entries else None
+        return ContactUpdate(workspace_id, event_id, contact, profile, consent), identifiers
+
+    def _wanted(self, workspace_id: str, ref: ContactRef) -> tuple[ContactWanted, Identifiers]:
+        """The contact when already known here; otherwise its identifiers, hashed for the database."""
+        if ref.contact_id:
+            return ContactWanted(ref.contact_id), []
+        identifiers = identifiers_of(ref)
+        known = self.contacts.known(workspace_id, identifiers)
+        if known is not None:
+            return ContactWanted(known), []
+        hashed = [(workspace_id, kind, identifier_hash(workspace_id, kind, value)) for kind, value in identifiers]
+        return ContactWanted(None, hashed), identifiers
 
     def _returning_contact(self, workspace_id: str, event: AnyEventIn) -> str | None:
         """A returning customer with nothing new to say needs no database: the usual event."""
         ref = event.contact
         if isinstance(event, SignupIn) or carries_profile(ref):
             return None
-        return ref.contact_id or self.resolver.known(workspace_id, identifiers_of(ref))
+        return ref.contact_id or self.contacts.known(workspace_id, identifiers_of(ref))
 
-    async def _consent(
-        self,
-        db: Transaction,
-        settings: dict[str, object],
-        workspace_id: str,
-        contact_id: str,
-        event_id: str,
-        signup: SignupIn,
-        received_at: datetime,
-    ) -> list[OutgoingRecord]:
-        """Record what the person agreed to; with double opt-in, ask them to confirm (once per sign-up)."""
-        outcome = signup_consent(
-            signup.consent,
-            source="form",
-            occurred_at=signup.occurred_at or received_at,
-            rule=double_opt_in_rule(settings),
-            origin=signup.source,
-        )
-        if not outcome.entries:
-            return []
-        waiting = await record_consent(await db.connection(), workspace_id, contact_id, event_id, outcome)
-        if not waiting:
-            return []
+    def _confirmation(
+        self, settings: dict[str, object], workspace_id: str, contact_id: str, event_id: str, received_at: datetime
+    ) -> OutgoingRecord:
+        """With double opt-in, ask the person to confirm (one message id per sign-up, however often retried)."""
         request = confirmation_request(
             workspace_id=workspace_id,
             contact_id=contact_id,
@@ -147,13 +163,13 @@ class Intake:
             keys=self._keys,
             now=received_at,
         )
-        return [OutgoingRecord.of(MESSAGES_REQUESTED, request)]
+        return OutgoingRecord.of(MESSAGES_REQUESTED, request)
 
     async def erase(self, workspace_id: str, contact_id: str) -> dict[str, int]:
         """Erase in the database first, then tell downstream consumers with a tombstone (retry-safe)."""
         async with self._pool.acquire() as connection, connection.transaction():
             removed = await erase_contact(connection, workspace_id, contact_id)
-        self.resolver.forget(workspace_id, contact_id)
+        self.contacts.forget(workspace_id, contact_id)
         self._published = OrderedDict((key, None) for key in self._published if key[0] != contact_id)
         await self._producer.send_all([OutgoingRecord(CONTACTS, contact_id, None, [("op", b"erase")])])
         return removed
@@ -161,35 +177,40 @@ class Intake:
     async def identify(self, workspace_id: str, ref: ContactRef) -> tuple[str, dict[str, object]]:
         """Set who a contact is; publishes the full profile even when nothing changed (an explicit call)."""
         received_at = datetime.now(UTC)
-        async with LazyTransaction(self._pool) as db:
-            contact_id = await self.contact_id(workspace_id, ref, db)
-            profile = await merge_into_profile(await db.connection(), workspace_id, contact_id, profile_update(ref))
+        contact, identifiers = self._wanted(workspace_id, ref)
+        update = ContactUpdate(workspace_id, new_id(), contact, profile_update(ref))
+        [written] = await self._write([(update, identifiers)])
+        profile = written.profile or {}
         topic, record = contact_record(
             profile,
             workspace_id=workspace_id,
-            contact_id=contact_id,
+            contact_id=written.contact_id,
             change_id=new_id(),
             received_at=received_at,
         )
         await self._producer.send_all([OutgoingRecord.of(topic, record)])
-        return contact_id, profile
+        return written.contact_id, profile
 
-    async def _profile_record(
-        self, db: Transaction, workspace_id: str, contact_id: str, ref: ContactRef, received_at: datetime
-    ) -> ProfileRecord | None:
-        update = profile_update(ref)
-        said = (contact_id, hashlib.sha256(orjson.dumps(update, option=orjson.OPT_SORT_KEYS)).digest())
-        if said in self._published:
-            return None
-        profile = await merge_into_profile(await db.connection(), workspace_id, contact_id, update)
-        change_id = "profile-" + said[1][:12].hex()
+    def _profile_record(
+        self, workspace_id: str, profile: dict[str, Any], said: Said, received_at: datetime
+    ) -> OutgoingRecord:
+        contact_id, digest = said
         topic, record = contact_record(
-            profile, workspace_id=workspace_id, contact_id=contact_id, change_id=change_id, received_at=received_at
+            profile,
+            workspace_id=workspace_id,
+            contact_id=contact_id,
+            change_id="profile-" + digest[:12].hex(),
+            received_at=received_at,
         )
-        return OutgoingRecord.of(topic, record), said
+        return OutgoingRecord.of(topic, record)
 
-    def _mark_published(self, said: list[tuple[str, bytes]]) -> None:
+    def _mark_published(self, said: list[Said]) -> None:
         for key in said:
             self._published[key] = None
         while len(self._published) > 100_000:
             self._published.popitem(last=False)
+
+
+def _digest(update: dict[str, Any] | None) -> bytes:
+    """What was said about a contact, in a few bytes: the same details hash the same."""
+    return hashlib.sha256(orjson.dumps(update, option=orjson.OPT_SORT_KEYS)).digest()

@@ -10,8 +10,7 @@ import asyncpg
 import httpx
 import pytest
 
-from services.ingest.adapters.group_commit import GroupCommit, Transaction
-from services.ingest.adapters.profiles import merge_into_profile
+from services.ingest.adapters.group_commit import GroupCommit, RunAgain
 from shared.contract.topics import SIGNUPS
 from tests.integration.test_ingest_events import event_of
 from tests.support.stack import RealStack
@@ -30,67 +29,77 @@ async def pool(stack: RealStack) -> AsyncIterator[asyncpg.Pool]:
         await pool.close()
 
 
-async def _transaction_id(db: Transaction) -> int:
-    connection = await db.connection()
-    return int(await connection.fetchval("SELECT txid_current()"))
+async def _transaction_ids(connection: asyncpg.Connection, items: list[int]) -> list[int]:
+    txid = int(await connection.fetchval("SELECT txid_current()"))
+    return [txid for _ in items]
 
 
-async def test_work_arriving_together_shares_one_transaction(pool: asyncpg.Pool) -> None:
-    group = GroupCommit(pool, window_seconds=0.05)
-    committed: list[int] = []
+async def test_items_arriving_together_share_one_transaction(pool: asyncpg.Pool) -> None:
+    handled: list[list[int]] = []
 
-    async def work(n: int, db: Transaction) -> int:
-        db.after_commit(lambda: committed.append(n))
-        return await _transaction_id(db)
+    async def handler(connection: asyncpg.Connection, items: list[int]) -> list[int]:
+        handled.append(items)
+        return await _transaction_ids(connection, items)
 
-    ids = await asyncio.gather(*(group.run(lambda db, n=n: work(n, db)) for n in range(5)))
+    group: GroupCommit[int, int] = GroupCommit(pool, handler, window_seconds=0.05)
+    ids = await asyncio.gather(*(group.run(n) for n in range(5)))
     assert len(set(ids)) == 1
-    assert sorted(committed) == [0, 1, 2, 3, 4]
+    assert handled == [[0, 1, 2, 3, 4]]  # one call of the handler for the whole group
 
 
-async def test_a_failing_part_fails_alone_and_the_others_are_committed(pool: asyncpg.Pool) -> None:
-    group = GroupCommit(pool, window_seconds=0.05)
+async def test_a_failing_item_fails_alone_and_the_others_are_committed(pool: asyncpg.Pool) -> None:
     contacts = [uuid.uuid4().hex for _ in range(3)]
 
-    async def save(contact_id: str, db: Transaction) -> str:
-        await merge_into_profile(await db.connection(), "shop-one", contact_id, {"first_name": "Kari"})
-        return contact_id
+    async def save(connection: asyncpg.Connection, items: list[str]) -> list[str]:
+        if "broken" in items:
+            await connection.execute("SELECT 1/0")
+        await connection.execute(
+            "INSERT INTO contacts (workspace_id, contact_id) SELECT 'shop-one', * FROM unnest($1::text[])", items
+        )
+        return items
 
-    async def broken(db: Transaction) -> None:
-        await (await db.connection()).execute("SELECT 1/0")
-
+    group: GroupCommit[str, str] = GroupCommit(pool, save, window_seconds=0.05)
     outcomes = await asyncio.gather(
-        group.run(lambda db: save(contacts[0], db)),
-        group.run(broken),
-        group.run(lambda db: save(contacts[1], db)),
-        group.run(lambda db: save(contacts[2], db)),
+        group.run(contacts[0]),
+        group.run("broken"),
+        group.run(contacts[1]),
+        group.run(contacts[2]),
         return_exceptions=True,
     )
     assert [outcomes[0], outcomes[2], outcomes[3]] == contacts
     assert isinstance(outcomes[1], asyncpg.DivisionByZeroError)
-    saved = await pool.fetch("SELECT contact_id, profile FROM contacts WHERE contact_id = ANY($1::text[])", contacts)
+    saved = await pool.fetch("SELECT contact_id FROM contacts WHERE contact_id = ANY($1::text[])", contacts)
     assert sorted(row["contact_id"] for row in saved) == sorted(contacts)
 
 
-async def test_a_part_that_fails_in_company_is_run_again_on_its_own(pool: asyncpg.Pool) -> None:
-    group = GroupCommit(pool, window_seconds=0.05)
-    attempts: list[int] = []
-    committed: list[str] = []
+async def test_an_item_that_fails_in_company_is_run_again_on_its_own(pool: asyncpg.Pool) -> None:
+    attempts: list[list[str]] = []
 
-    async def partner(db: Transaction) -> int:
-        db.after_commit(lambda: committed.append("partner"))
-        return await _transaction_id(db)
-
-    async def flaky(db: Transaction) -> int:
-        attempts.append(await _transaction_id(db))
+    async def flaky(connection: asyncpg.Connection, items: list[str]) -> list[int]:
+        attempts.append(items)
         if len(attempts) == 1:
             raise asyncpg.DeadlockDetectedError("deadlock detected")
-        return attempts[-1]
+        return await _transaction_ids(connection, items)
 
-    partner_id, retried = await asyncio.gather(group.run(partner), group.run(flaky))
-    assert attempts[0] not in (retried, partner_id)  # the group's transaction was not kept
-    assert retried == attempts[1] != partner_id  # each ran again in a transaction of its own
-    assert committed == ["partner"]  # after-commit work of the rolled-back attempt never ran
+    group: GroupCommit[str, int] = GroupCommit(pool, flaky, window_seconds=0.05)
+    partner, retried = await asyncio.gather(group.run("partner"), group.run("flaky"))
+    assert attempts == [["partner", "flaky"], ["partner"], ["flaky"]]
+    assert partner != retried  # each ran again in a transaction of its own
+
+
+async def test_work_that_met_a_concurrent_writer_runs_again_in_a_fresh_transaction(pool: asyncpg.Pool) -> None:
+    attempts: list[int] = []
+
+    async def racing(connection: asyncpg.Connection, items: list[str]) -> list[int]:
+        [txid] = await _transaction_ids(connection, items[:1])
+        attempts.append(txid)
+        if len(attempts) < 3:
+            raise RunAgain("claimed by another writer")
+        return [txid]
+
+    group: GroupCommit[str, int] = GroupCommit(pool, racing)
+    assert await group.run_alone(["kari"]) == [attempts[-1]]
+    assert len(set(attempts)) == 3
 
 
 async def test_concurrent_new_sign_ups_are_each_answered_with_their_own_contact(

@@ -5,6 +5,7 @@ Pure: the workspace's double opt-in setting and the time come in as arguments.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -60,3 +61,39 @@ def double_opt_in_rule(workspace_settings: dict[str, object]) -> DoubleOptIn:
     enabled = workspace_settings.get("double_opt_in", True)
     hours = workspace_settings.get("double_opt_in_expiry_hours", 168)
     return DoubleOptIn(bool(enabled), timedelta(hours=float(hours)))  # type: ignore[arg-type]
+
+
+# (workspace, contact, topic): one subscription.
+SubscriptionKey = tuple[str, str, str]
+
+
+@dataclass(frozen=True)
+class SubscriptionRow:
+    key: SubscriptionKey
+    status: str
+    expires_at: datetime | None
+
+
+def subscription_rows(
+    outcomes: Sequence[tuple[str, str, ConsentOutcome | None]],
+) -> tuple[list[SubscriptionRow], list[set[SubscriptionKey]]]:
+    """One row per subscription for a group's (workspace, contact, outcome)s, and per event what it leaves pending.
+
+    As if the events ran one after another: a subscribed state is never set back, so once an
+    event of the group subscribes a topic, later events change nothing there. An event asks for
+    confirmation when one of its pending subscriptions turns out to have changed in the table.
+    """
+    rows: dict[SubscriptionKey, SubscriptionRow] = {}
+    pending: list[set[SubscriptionKey]] = []
+    for workspace_id, contact_id, outcome in outcomes:
+        sets_pending: set[SubscriptionKey] = set()
+        for topic, status in outcome.subscriptions.items() if outcome else ():
+            key = (workspace_id, contact_id, topic)
+            earlier = rows.get(key)
+            if earlier is not None and earlier.status == "subscribed":
+                continue
+            rows[key] = SubscriptionRow(key, status, outcome.expires_at if outcome else None)
+            if status == "pending":
+                sets_pending.add(key)
+        pending.append(sets_pending)
+    return list(rows.values()), pending

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from shared.contract.contacts import ContactFields
 from shared.identity import IDENTIFIER_PRIORITY, IdentifierKind
@@ -26,6 +27,27 @@ def merge_profile(current: dict[str, Any], update: dict[str, Any]) -> dict[str, 
         else:
             merged[name] = value
     return merged
+
+
+K = TypeVar("K", bound=Hashable)
+
+
+def merge_in_order(
+    current: Mapping[K, dict[str, Any]], updates: Sequence[tuple[K, dict[str, Any] | None]]
+) -> tuple[list[dict[str, Any] | None], dict[K, dict[str, Any]]]:
+    """Each event's profile after its own update, in arrival order, and each contact's profile at the end.
+
+    Several events of one group may be about one contact: each sees the ones before it.
+    """
+    latest: dict[K, dict[str, Any]] = {}
+    after: list[dict[str, Any] | None] = []
+    for key, update in updates:
+        if update is None:
+            after.append(None)
+            continue
+        profile = latest[key] = merge_profile(latest.get(key, current.get(key, {})), update)
+        after.append(profile)
+    return after, latest
 
 
 def identifiers_of(fields: ContactFields) -> list[tuple[IdentifierKind, str]]:

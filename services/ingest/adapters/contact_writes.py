@@ -1,0 +1,164 @@
+"""What a group of events says about their contacts, written with a few set-based statements.
+
+Identity, profile, consent ledger and subscriptions of every event in a group take one lookup,
+one read of the profiles already on record (only when some contact is not new) and one combined
+write: a brand-new sign-up costs the same round trips whether it arrives alone or with 31 others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import orjson
+
+from services.ingest.adapters.group_commit import RunAgain
+from services.ingest.domain.consent import ConsentOutcome, subscription_rows
+from services.ingest.domain.identity_claims import ContactWanted, IdentityKey, assign_contacts
+from services.ingest.domain.profile import merge_in_order
+from shared.ids import new_id
+
+
+@dataclass(frozen=True)
+class ContactUpdate:
+    """One event's news about its contact; `profile` None leaves the profile alone, `consent` None the consent."""
+
+    workspace_id: str
+    event_id: str
+    contact: ContactWanted
+    profile: dict[str, Any] | None = None
+    consent: ConsentOutcome | None = None
+
+
+@dataclass(frozen=True)
+class ContactUpdated:
+    contact_id: str
+    profile: dict[str, Any] | None  # the whole profile after this event, when it carried one
+    awaiting_confirmation: bool  # a subscription is now pending: ask the person to confirm
+
+
+_LOOKUP = """
+SELECT i.workspace_id, i.kind, i.value_hash, i.contact_id
+FROM unnest($1::text[], $2::text[], $3::bytea[]) AS wanted(workspace_id, kind, value_hash)
+JOIN contact_identities i USING (workspace_id, kind, value_hash)
+"""
+# The upsert takes the row lock, so concurrent merges of one contact queue up instead of losing fields.
+_LOCK_PROFILES = """
+INSERT INTO contacts (workspace_id, contact_id)
+SELECT * FROM unnest($1::text[], $2::text[])
+ON CONFLICT (workspace_id, contact_id) DO UPDATE SET updated_at = now()
+RETURNING workspace_id, contact_id, profile
+"""
+# A fresh contact's strongest identifier may be claimed by another writer first: the caller
+# sees it missing from what was claimed and runs again. A confirmed subscription is never set
+# back to pending by a repeated sign-up.
+_WRITE = """
+WITH claimed AS (
+  INSERT INTO contact_identities (workspace_id, kind, value_hash, contact_id)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[])
+  ON CONFLICT DO NOTHING
+  RETURNING value_hash
+), profiles AS (
+  INSERT INTO contacts (workspace_id, contact_id, profile)
+  SELECT w, c, p::jsonb FROM unnest($5::text[], $6::text[], $7::text[]) AS t(w, c, p)
+  ON CONFLICT (workspace_id, contact_id) DO UPDATE SET profile = EXCLUDED.profile, updated_at = now()
+), ledger AS (
+  INSERT INTO consent_ledger
+    (workspace_id, contact_id, action, scope, source, ip, user_agent, policy_version, occurred_at, dedupe_key, origin)
+  SELECT * FROM unnest($8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
+                       $15::text[], $16::timestamptz[], $17::text[], $18::text[])
+  ON CONFLICT ON CONSTRAINT consent_ledger_once DO NOTHING
+), subscribed AS (
+  INSERT INTO contact_subscriptions (workspace_id, contact_id, topic, status, expires_at)
+  SELECT * FROM unnest($19::text[], $20::text[], $21::text[], $22::text[], $23::timestamptz[])
+  ON CONFLICT (workspace_id, contact_id, topic) DO UPDATE
+  SET status = EXCLUDED.status, expires_at = EXCLUDED.expires_at, updated_at = now()
+  WHERE contact_subscriptions.status <> 'subscribed'
+  RETURNING workspace_id, contact_id, topic
+)
+SELECT NULL AS workspace_id, NULL AS contact_id, NULL AS topic, value_hash FROM claimed
+UNION ALL
+SELECT workspace_id, contact_id, topic, NULL FROM subscribed
+"""
+
+
+async def write_contacts(connection: asyncpg.Connection, updates: list[ContactUpdate]) -> list[ContactUpdated]:
+    """Resolve, merge and record every update in the caller's transaction; one answer per update, in order."""
+    wanted = [update.contact for update in updates]
+    assignment = assign_contacts(wanted, await _on_record(connection, wanted), new_id)
+    contacts = [(u.workspace_id, c) for u, c in zip(updates, assignment.contact_ids, strict=True)]
+    current = await _lock_profiles(connection, updates, contacts, assignment.fresh)
+    profiles, latest = merge_in_order(current, [(c, u.profile) for u, c in zip(updates, contacts, strict=True)])
+    rows, pending = subscription_rows([(ws, c, u.consent) for u, (ws, c) in zip(updates, contacts, strict=True)])
+    ledger = _ledger_columns(updates, assignment.contact_ids)
+    claims = assignment.claims
+    written = await connection.fetch(
+        _WRITE,
+        [key[0] for key, _ in claims],
+        [key[1] for key, _ in claims],
+        [key[2] for key, _ in claims],
+        [contact_id for _, contact_id in claims],
+        [ws for ws, _ in latest],
+        [c for _, c in latest],
+        [orjson.dumps(profile).decode() for profile in latest.values()],
+        *ledger,
+        [row.key[0] for row in rows],
+        [row.key[1] for row in rows],
+        [row.key[2] for row in rows],
+        [row.status for row in rows],
+        [row.expires_at for row in rows],
+    )
+    if assignment.contests_lost({row["value_hash"] for row in written if row["value_hash"] is not None}):
+        raise RunAgain("a new contact's identifier was claimed by another writer first")
+    changed = {(row["workspace_id"], row["contact_id"], row["topic"]) for row in written if row["topic"] is not None}
+    return [
+        ContactUpdated(contact_id, profile, bool(waits & changed))
+        for contact_id, profile, waits in zip(assignment.contact_ids, profiles, pending, strict=True)
+    ]
+
+
+async def _on_record(connection: asyncpg.Connection, wanted: list[ContactWanted]) -> dict[IdentityKey, str]:
+    keys = [key for contact in wanted if contact.contact_id is None for key in contact.identities]
+    if not keys:
+        return {}
+    rows = await connection.fetch(_LOOKUP, [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys])
+    return {(row["workspace_id"], row["kind"], row["value_hash"]): row["contact_id"] for row in rows}
+
+
+async def _lock_profiles(
+    connection: asyncpg.Connection,
+    updates: list[ContactUpdate],
+    contacts: list[tuple[str, str]],
+    fresh: list[bool],
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """Profiles on record for contacts that are not new here, locked until the commit."""
+    merging = zip(updates, contacts, fresh, strict=True)
+    existing = sorted({contact for update, contact, new in merging if update.profile is not None and not new})
+    if not existing:
+        return {}
+    rows = await connection.fetch(_LOCK_PROFILES, [ws for ws, _ in existing], [c for _, c in existing])
+    return {(row["workspace_id"], row["contact_id"]): orjson.loads(row["profile"]) for row in rows}
+
+
+def _ledger_columns(updates: list[ContactUpdate], contact_ids: list[str]) -> list[list[Any]]:
+    """The consent ledger's columns for every entry of the group, in arrival order."""
+    rows = [
+        (
+            update.workspace_id,
+            contact_id,
+            entry.action,
+            entry.scope,
+            entry.source,
+            entry.ip,
+            entry.user_agent,
+            entry.policy_version,
+            entry.occurred_at,
+            f"{update.event_id}:{entry.action}:{entry.scope}",
+            entry.origin,
+        )
+        for update, contact_id in zip(updates, contact_ids, strict=True)
+        if update.consent is not None
+        for entry in update.consent.entries
+    ]
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(11)]
