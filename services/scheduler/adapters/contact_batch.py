@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 import asyncpg
 import orjson
 
+from services.scheduler.adapters.stored_state import state_of
 from services.scheduler.domain import ContactView, EnrollmentState, Event, SentMessage
 from services.scheduler.records import contact_view
 from shared.identity import identifier_hash
@@ -46,8 +47,8 @@ SELECT workspace_id, address_hash, reason FROM suppressions
 WHERE workspace_id = ANY($1::text[]) AND address_hash = ANY($2::bytea[])
 """
 _ENROLLMENTS = f"""
-SELECT e.workspace_id, e.contact_id, e.id, e.flow_id, e.entered_at, e.active,
-       CASE WHEN e.active THEN e.state END AS state
+SELECT e.workspace_id, e.contact_id, e.id AS enrollment_id, e.flow_id, e.flow_version, e.number, e.entered_at,
+       e.active, CASE WHEN e.active THEN e.state END AS state
 FROM {_KEYS} JOIN enrollments e ON e.workspace_id = k.w AND e.contact_id = k.c
 ORDER BY e.entered_at, e.id
 """
@@ -120,8 +121,8 @@ async def load_enrollments(connection: asyncpg.Connection, keys: Sequence[Key]) 
     if not keys:
         return found
     for row in await connection.fetch(_ENROLLMENTS, *_columns(keys)):
-        state = EnrollmentState.model_validate_json(row["state"]) if row["state"] else None
-        enrolled = Enrolled(row["id"], row["flow_id"], row["entered_at"], row["active"], state)
+        state = state_of(row) if row["state"] else None
+        enrolled = Enrolled(row["enrollment_id"], row["flow_id"], row["entered_at"], row["active"], state)
         found[(row["workspace_id"], row["contact_id"])].append(enrolled)
     return found
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
-import orjson
 
+from services.scheduler.adapters.stored_state import STATE_COLUMNS, document, state_of
 from services.scheduler.domain import EnrollmentState, PastEnrollment
 
 _LOCK_ALL = "SELECT pg_advisory_xact_lock(k) FROM (SELECT unnest($1::bigint[]) AS k ORDER BY 1) AS keys"
@@ -75,30 +75,9 @@ async def lock_contacts(connection: asyncpg.Connection, contacts: Iterable[tuple
         await connection.execute(_LOCK_ALL, keys)
 
 
-def _state(raw: str) -> EnrollmentState:
-    return EnrollmentState.model_validate_json(raw)
-
-
-async def live_enrollments(connection: asyncpg.Connection, workspace_id: str, contact_id: str) -> list[EnrollmentState]:
-    rows = await connection.fetch(
-        "SELECT state FROM enrollments WHERE workspace_id = $1 AND contact_id = $2 AND active ORDER BY entered_at, id",
-        workspace_id,
-        contact_id,
-    )
-    return [_state(row["state"]) for row in rows]
-
-
 async def enrollment(connection: asyncpg.Connection, enrollment_id: str) -> EnrollmentState | None:
-    raw = await connection.fetchval("SELECT state FROM enrollments WHERE id = $1", enrollment_id)
-    return _state(raw) if raw else None
-
-
-async def live_by_id(connection: asyncpg.Connection, enrollment_ids: Sequence[str]) -> dict[str, EnrollmentState]:
-    """Live enrollments among these ids, in one query (a timer batch's worth)."""
-    rows = await connection.fetch(
-        "SELECT id, state FROM enrollments WHERE id = ANY($1::text[]) AND active", list(set(enrollment_ids))
-    )
-    return {row["id"]: _state(row["state"]) for row in rows}
+    row = await connection.fetchrow(f"SELECT {STATE_COLUMNS} FROM enrollments WHERE id = $1", enrollment_id)
+    return state_of(row) if row else None
 
 
 async def past_enrollments(
@@ -117,17 +96,17 @@ async def contact_enrollments(
     connection: asyncpg.Connection, workspace_id: str, contact_id: str
 ) -> list[dict[str, object]]:
     rows = await connection.fetch(
-        "SELECT state FROM enrollments WHERE workspace_id = $1 AND contact_id = $2 ORDER BY entered_at, id",
+        f"SELECT {STATE_COLUMNS} FROM enrollments WHERE workspace_id = $1 AND contact_id = $2 ORDER BY entered_at, id",
         workspace_id,
         contact_id,
     )
-    return [dict(orjson.loads(row["state"])) for row in rows]
+    return [state_of(row).model_dump(mode="json") for row in rows]
 
 
 def _save_args(state: EnrollmentState) -> tuple[object, ...]:
     return (
         state.enrollment_id, state.workspace_id, state.contact_id, state.flow_id, state.flow_version,
-        state.number, state.model_dump_json(), state.active, state.entered_at,
+        state.number, document(state), state.active, state.entered_at,
     )  # fmt: skip
 
 

@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 
 from services.scheduler.adapters.enrollments import TimerRow, save_enrollments, schedule_timers
+from services.scheduler.adapters.stored_state import STATE_COLUMNS, state_of
 from services.scheduler.domain import EnrollmentState
 from tests.support.stack import RealStack
 
@@ -37,14 +38,20 @@ async def test_ending_and_reentering_in_one_statement_keeps_one_live_enrollment(
                 connection, [_state(first, contact, 1, status="completed"), _state(second, contact, 2)]
             )
         rows = await connection.fetch(
-            "SELECT id, number, active, state::text AS state FROM enrollments WHERE contact_id = $1 ORDER BY id",
+            f"SELECT {STATE_COLUMNS}, active FROM enrollments WHERE contact_id = $1 ORDER BY id",
             contact,
         )
     finally:
         await connection.close()
 
-    assert [(row["id"], row["number"], row["active"]) for row in rows] == [(first, 1, False), (second, 2, True)]
-    assert EnrollmentState.model_validate_json(rows[0]["state"]) == _state(first, contact, 1, status="completed")
+    assert [(row["enrollment_id"], row["number"], row["active"]) for row in rows] == [
+        (first, 1, False),
+        (second, 2, True),
+    ]
+    assert [state_of(row) for row in rows] == [
+        _state(first, contact, 1, status="completed"),
+        _state(second, contact, 2),
+    ]
 
 
 async def test_timers_scheduled_together_move_and_the_last_word_wins(stack: RealStack) -> None:
