@@ -1,8 +1,10 @@
 """What a group of events says about their contacts, written with a few set-based statements.
 
-Identity, profile, consent ledger and subscriptions of every event in a group take one lookup,
-one read of the profiles already on record (only when some contact is not new) and one combined
-write: a brand-new sign-up costs the same round trips whether it arrives alone or with 31 others.
+Identity, profile, consent ledger and subscriptions of every event in a group take one lookup and
+one combined write: a group of brand-new sign-ups costs two round trips, alone or 32 together. The
+write is a single statement, so it needs no explicit transaction (a lookup takes no locks either
+way); only when a contact is already on record is its profile read under lock first, and then
+the read and the write share a transaction.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import orjson
 
 from services.ingest.adapters.group_commit import RunAgain
 from services.ingest.domain.consent import ConsentOutcome, subscription_rows
-from services.ingest.domain.identity_claims import ContactWanted, IdentityKey, assign_contacts
+from services.ingest.domain.identity_claims import Assignment, ContactWanted, IdentityKey, assign_contacts
 from services.ingest.domain.profile import merge_in_order
 from shared.ids import new_id
 
@@ -50,9 +52,9 @@ SELECT * FROM unnest($1::text[], $2::text[])
 ON CONFLICT (workspace_id, contact_id) DO UPDATE SET updated_at = now()
 RETURNING workspace_id, contact_id, profile
 """
-# A fresh contact's strongest identifier may be claimed by another writer first: the caller
-# sees it missing from what was claimed and runs again. A confirmed subscription is never set
-# back to pending by a repeated sign-up.
+# A fresh contact's strongest identifier may be claimed by another writer first: then nothing of
+# the statement is kept and the caller runs again. A confirmed subscription is never set back to
+# pending by a repeated sign-up. The one row of `won` keeps the answer from being empty.
 _WRITE = """
 WITH claimed AS (
   INSERT INTO contact_identities (workspace_id, kind, value_hash, contact_id)
@@ -76,19 +78,38 @@ WITH claimed AS (
   SET status = EXCLUDED.status, expires_at = EXCLUDED.expires_at, updated_at = now()
   WHERE contact_subscriptions.status <> 'subscribed'
   RETURNING workspace_id, contact_id, topic
+), won AS (
+  SELECT run_again_unless(count(*) = cardinality($24::bytea[]), 'a new contact''s identifier was claimed first') AS ok
+  FROM claimed WHERE value_hash = ANY($24::bytea[])
 )
-SELECT NULL AS workspace_id, NULL AS contact_id, NULL AS topic, value_hash FROM claimed
-UNION ALL
-SELECT workspace_id, contact_id, topic, NULL FROM subscribed
+SELECT won.ok, s.workspace_id, s.contact_id, s.topic FROM won LEFT JOIN subscribed s ON true
 """
 
 
 async def write_contacts(connection: asyncpg.Connection, updates: list[ContactUpdate]) -> list[ContactUpdated]:
-    """Resolve, merge and record every update in the caller's transaction; one answer per update, in order."""
+    """Resolve, merge and record every update, all or nothing; one answer per update, in order."""
     wanted = [update.contact for update in updates]
     assignment = assign_contacts(wanted, await _on_record(connection, wanted), new_id)
     contacts = [(u.workspace_id, c) for u, c in zip(updates, assignment.contact_ids, strict=True)]
-    current = await _lock_profiles(connection, updates, contacts, assignment.fresh)
+    merging = zip(updates, contacts, assignment.fresh, strict=True)
+    on_record = sorted({contact for update, contact, new in merging if update.profile is not None and not new})
+    try:
+        if not on_record:
+            return await _write(connection, updates, assignment, contacts, {})
+        async with connection.transaction():
+            current = await _lock_profiles(connection, on_record)
+            return await _write(connection, updates, assignment, contacts, current)
+    except asyncpg.SerializationError as error:
+        raise RunAgain(str(error)) from error
+
+
+async def _write(
+    connection: asyncpg.Connection,
+    updates: list[ContactUpdate],
+    assignment: Assignment,
+    contacts: list[tuple[str, str]],
+    current: dict[tuple[str, str], dict[str, Any]],
+) -> list[ContactUpdated]:
     profiles, latest = merge_in_order(current, [(c, u.profile) for u, c in zip(updates, contacts, strict=True)])
     rows, pending = subscription_rows([(ws, c, u.consent) for u, (ws, c) in zip(updates, contacts, strict=True)])
     ledger = _ledger_columns(updates, assignment.contact_ids)
@@ -108,9 +129,8 @@ async def write_contacts(connection: asyncpg.Connection, updates: list[ContactUp
         [row.key[2] for row in rows],
         [row.status for row in rows],
         [row.expires_at for row in rows],
+        [anchor[2] for anchor in assignment.anchors],
     )
-    if assignment.contests_lost({row["value_hash"] for row in written if row["value_hash"] is not None}):
-        raise RunAgain("a new contact's identifier was claimed by another writer first")
     changed = {(row["workspace_id"], row["contact_id"], row["topic"]) for row in written if row["topic"] is not None}
     return [
         ContactUpdated(contact_id, profile, bool(waits & changed))
@@ -127,17 +147,10 @@ async def _on_record(connection: asyncpg.Connection, wanted: list[ContactWanted]
 
 
 async def _lock_profiles(
-    connection: asyncpg.Connection,
-    updates: list[ContactUpdate],
-    contacts: list[tuple[str, str]],
-    fresh: list[bool],
+    connection: asyncpg.Connection, contacts: list[tuple[str, str]]
 ) -> dict[tuple[str, str], dict[str, Any]]:
-    """Profiles on record for contacts that are not new here, locked until the commit."""
-    merging = zip(updates, contacts, fresh, strict=True)
-    existing = sorted({contact for update, contact, new in merging if update.profile is not None and not new})
-    if not existing:
-        return {}
-    rows = await connection.fetch(_LOCK_PROFILES, [ws for ws, _ in existing], [c for _, c in existing])
+    """Profiles of contacts already on record (or named by the shop), locked until the commit."""
+    rows = await connection.fetch(_LOCK_PROFILES, [ws for ws, _ in contacts], [c for _, c in contacts])
     return {(row["workspace_id"], row["contact_id"]): orjson.loads(row["profile"]) for row in rows}
 
 

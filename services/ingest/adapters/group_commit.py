@@ -1,10 +1,10 @@
-"""Sign-ups arriving together share one transaction: one durable commit for a group, not one each.
+"""Sign-ups arriving together are written together: one durable commit for a group, not one each.
 
-Items handed in within a couple of milliseconds are written by one call of the handler, on one
-connection in one transaction, so the handler can use set-based statements for all of them;
-every caller is answered only after the commit. Should the group fail (bad data, a deadlock with
-another group, a lost connection), nothing of it is kept and each item is run again in a
-transaction of its own, so only an item that fails alone fails its caller.
+Items handed in within a couple of milliseconds go to one call of the handler on one connection,
+so it can write them all with set-based statements, atomically (one statement, or a transaction
+it opens); every caller is answered only after that commit. Should the group fail (bad data, a
+deadlock with another group, a lost connection), nothing of it is kept and each item is written
+again on its own, so only an item that fails alone fails its caller.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import asyncpg
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
-# Writes a group's items in the caller's transaction; one result per item, in order.
+# Writes a group's items all or nothing; one result per item, in order.
 Handler = Callable[[asyncpg.Connection, list[Item]], Awaitable[list[Result]]]
 
 
@@ -63,7 +63,7 @@ class GroupCommit(Generic[Item, Result]):
         return await asyncio.shield(waiting.answer)  # a caller that goes away must not cut its group short
 
     async def run_alone(self, items: list[Item]) -> list[Result]:
-        """`items` in a transaction of their own, run again when a concurrent writer got there first."""
+        """`items` written as a group of their own, again when a concurrent writer got there first."""
         for attempt in range(1, self._attempts + 1):
             try:
                 return await self._together(items)
@@ -93,7 +93,7 @@ class GroupCommit(Generic[Item, Result]):
                 waiting.answer.set_result(result)
 
     async def _together(self, items: list[Item]) -> list[Result]:
-        async with self._pool.acquire() as connection, connection.transaction():
+        async with self._pool.acquire() as connection:
             return await self._handler(connection, items)
 
     async def _alone(self, waiting: _Waiting[Item, Result]) -> None:

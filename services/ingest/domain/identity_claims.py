@@ -27,11 +27,8 @@ class Assignment:
     contact_ids: list[str]  # per event
     fresh: list[bool]  # per event: a contact this group creates
     claims: list[tuple[IdentityKey, str]]  # identifier → contact, in key order (locks taken in one order)
-    anchors: list[IdentityKey]  # the strongest identifier of every fresh contact: it must be ours
-
-    def contests_lost(self, claimed: set[bytes]) -> bool:
-        """True when another writer claimed a fresh contact's strongest identifier first: run again."""
-        return any(anchor[2] not in claimed for anchor in self.anchors)
+    anchors: list[IdentityKey]  # the strongest identifier of every fresh contact: unless the group claims
+    # them all, another writer created one of these people first and the group must run again
 
 
 def assign_contacts(

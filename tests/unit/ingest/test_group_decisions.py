@@ -44,12 +44,6 @@ def test_later_events_of_a_group_see_what_earlier_ones_claimed() -> None:
     assert decided.claims == sorted([(EMAIL, "new-1"), (PHONE, "new-1")])
 
 
-def test_a_lost_anchor_means_run_again_but_a_lost_weaker_identifier_does_not() -> None:
-    decided = assign_contacts([ContactWanted(None, [EMAIL, PHONE])], {}, new_ids())
-    assert decided.contests_lost({PHONE[2]})
-    assert not decided.contests_lost({EMAIL[2]})
-
-
 def test_profiles_merge_in_arrival_order_and_each_event_sees_its_own_result() -> None:
     current = {"kari": {"first_name": "Kari", "tags": ["vip"]}}
     updates = [("kari", {"tags": ["runner"]}), ("ola", None), ("kari", {"first_name": "K"}), ("ola", {"phone": "+47"})]
