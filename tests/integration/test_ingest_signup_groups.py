@@ -41,10 +41,31 @@ async def test_items_arriving_together_are_written_by_one_call_on_one_connection
         handled.append(items)
         return await _transaction_ids(connection, items)
 
-    group: GroupCommit[int, int] = GroupCommit(pool, handler, window_seconds=0.05)
+    group: GroupCommit[int, int] = GroupCommit(pool, handler)
     ids = await asyncio.gather(*(group.run(n) for n in range(5)))
     assert len(set(ids)) == 1
     assert handled == [[0, 1, 2, 3, 4]]
+
+
+async def test_items_wait_while_groups_are_being_written_then_go_together(pool: asyncpg.Pool) -> None:
+    handled: list[list[str]] = []
+    release = asyncio.Event()
+
+    async def handler(connection: asyncpg.Connection, items: list[str]) -> list[str]:
+        handled.append(items)
+        await release.wait()
+        return items
+
+    group: GroupCommit[str, str] = GroupCommit(pool, handler, in_flight=1)
+    first = asyncio.create_task(group.run("first"))
+    await asyncio.sleep(0.01)
+    assert handled == [["first"]]  # a lone item starts at once
+    later = [asyncio.create_task(group.run(name)) for name in ("b", "c", "d")]
+    await asyncio.sleep(0.01)
+    assert handled == [["first"]]
+    release.set()
+    assert await asyncio.gather(first, *later) == ["first", "b", "c", "d"]
+    assert handled == [["first"], ["b", "c", "d"]]
 
 
 async def test_a_failing_item_fails_alone_and_the_others_are_committed(pool: asyncpg.Pool) -> None:
@@ -59,7 +80,7 @@ async def test_a_failing_item_fails_alone_and_the_others_are_committed(pool: asy
                 await connection.execute("SELECT 1/0")
         return items
 
-    group: GroupCommit[str, str] = GroupCommit(pool, save, window_seconds=0.05)
+    group: GroupCommit[str, str] = GroupCommit(pool, save)
     outcomes = await asyncio.gather(
         group.run(contacts[0]),
         group.run("broken"),
@@ -84,7 +105,7 @@ async def test_an_item_that_fails_in_company_is_run_again_on_its_own(pool: async
             raise asyncpg.DeadlockDetectedError("deadlock detected")
         return await _transaction_ids(connection, items)
 
-    group: GroupCommit[str, int] = GroupCommit(pool, flaky, window_seconds=0.05)
+    group: GroupCommit[str, int] = GroupCommit(pool, flaky)
     partner, retried = await asyncio.gather(group.run("partner"), group.run("flaky"))
     assert attempts == [["partner", "flaky"], ["partner"], ["flaky"]]
     assert partner != retried  # each ran again in a transaction of its own

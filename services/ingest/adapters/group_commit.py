@@ -1,8 +1,10 @@
 """Sign-ups arriving together are written together: one durable commit for a group, not one each.
 
-Items handed in within a couple of milliseconds go to one call of the handler on one connection,
-so it can write them all with set-based statements, atomically (one statement, or a transaction
-it opens); every caller is answered only after that commit. Should the group fail (bad data, a
+A group starts at once when fewer than `in_flight` groups are being written; otherwise items wait
+for one of them to finish, and all that waited go together. So a quiet moment costs no waiting,
+and the busier it gets, the larger the groups. A group is one call of the handler on one
+connection, which writes its items with set-based statements, atomically (one statement, or a
+transaction it opens); every caller is answered only after that commit. Should the group fail (bad data, a
 deadlock with another group, a lost connection), nothing of it is kept and each item is written
 again on its own, so only an item that fails alone fails its caller.
 """
@@ -38,17 +40,17 @@ class GroupCommit(Generic[Item, Result]):
         pool: asyncpg.Pool,
         handler: Handler[Item, Result],
         *,
-        window_seconds: float = 0.002,
+        in_flight: int = 1,
         most: int = 32,
         attempts: int = 3,
     ) -> None:
         self._pool = pool
         self._handler = handler
-        self._window = window_seconds
+        self._in_flight = in_flight
         self._most = most
         self._attempts = attempts
         self._waiting: list[_Waiting[Item, Result]] = []
-        self._timer: asyncio.TimerHandle | None = None
+        self._start_pending = False
         self._groups: set[asyncio.Task[None]] = set()
 
     async def run(self, item: Item) -> Result:
@@ -56,10 +58,9 @@ class GroupCommit(Generic[Item, Result]):
         loop = asyncio.get_running_loop()
         waiting = _Waiting(item, loop.create_future())
         self._waiting.append(waiting)
-        if len(self._waiting) >= self._most:
-            self._start_group()
-        elif self._timer is None:
-            self._timer = loop.call_later(self._window, self._start_group)
+        if not self._start_pending:  # at the end of this turn of the loop: items handed in during it go together
+            self._start_pending = True
+            loop.call_soon(self._start_groups)
         return await asyncio.shield(waiting.answer)  # a caller that goes away must not cut its group short
 
     async def run_alone(self, items: list[Item]) -> list[Result]:
@@ -72,14 +73,17 @@ class GroupCommit(Generic[Item, Result]):
                     raise
         raise AssertionError("unreachable")
 
-    def _start_group(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        group, self._waiting = self._waiting, []
-        task = asyncio.create_task(self._commit(group))
-        self._groups.add(task)
-        task.add_done_callback(self._groups.discard)
+    def _start_groups(self) -> None:
+        self._start_pending = False
+        while self._waiting and len(self._groups) < self._in_flight:
+            group, self._waiting = self._waiting[: self._most], self._waiting[self._most :]
+            task = asyncio.create_task(self._commit(group))
+            self._groups.add(task)
+            task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._groups.discard(task)
+        self._start_groups()
 
     async def _commit(self, group: list[_Waiting[Item, Result]]) -> None:
         try:
