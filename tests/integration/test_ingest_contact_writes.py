@@ -50,7 +50,7 @@ def sign_up(
 
 
 async def _write(pool: asyncpg.Pool, updates: list[ContactUpdate]) -> list[ContactUpdated]:
-    async with pool.acquire() as connection, connection.transaction():
+    async with pool.acquire() as connection:  # outside a transaction: the write opens one when it needs one
         return await write_contacts(connection, updates)
 
 
@@ -151,3 +151,34 @@ async def _until_waiting_on_a_lock(pool: asyncpg.Pool) -> None:
     while not await pool.fetchval(query):
         assert asyncio.get_running_loop().time() < deadline, "the write never waited for the other claim"
         await asyncio.sleep(0.01)
+
+
+class _CountedStatements:
+    """The connection, counting the statements sent through it."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._connection = connection
+        self.statements = 0
+
+    async def fetch(self, query: str, *args: object) -> list[asyncpg.Record]:
+        self.statements += 1
+        return list(await self._connection.fetch(query, *args))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._connection, name)
+
+
+async def test_a_group_of_new_people_costs_one_statement_and_returning_ones_a_lookup_more(
+    pool: asyncpg.Pool, workspace: str
+) -> None:
+    new = [sign_up(workspace, f"su-{n}", {"first_name": "P"}, email=f"p{n}@example.com") for n in range(5)]
+    again = [sign_up(workspace, "su-9", {"last_name": "Q"}, email="p1@example.com"), *new[2:]]
+    async with pool.acquire() as connection:
+        counted = _CountedStatements(connection)
+        first = await write_contacts(counted, new)  # type: ignore[arg-type]
+        assert counted.statements == 1
+        counted.statements = 0
+        second = await write_contacts(counted, again)  # type: ignore[arg-type]
+    assert counted.statements == 4  # the undone first try, the lookup, the locked profiles, the write
+    assert [w.contact_id for w in second] == [first[1].contact_id, *(w.contact_id for w in first[2:])]
+    assert second[0].profile == {"first_name": "P", "last_name": "Q"}

@@ -1,10 +1,12 @@
 """What a group of events says about their contacts, written with a few set-based statements.
 
-Identity, profile, consent ledger and subscriptions of every event in a group take one lookup and
-one combined write: a group of brand-new sign-ups costs two round trips, alone or 32 together. The
-write is a single statement, so it needs no explicit transaction (a lookup takes no locks either
-way); only when a contact is already on record is its profile read under lock first, and then
-the read and the write share a transaction.
+Identity, profile, consent ledger and subscriptions of every event in a group take one combined
+write, a single statement that needs no explicit transaction. A group of people seen for the first
+time is written at once, as if none were on record: the statement undoes itself should any of
+their identifiers be claimed already, and the group is then looked up and written again. So a
+group of brand-new sign-ups costs one round trip, alone or 32 together; others cost a lookup and
+the write, and when a contact is already on record its profile is read under lock first, in one
+transaction with the write.
 """
 
 from __future__ import annotations
@@ -52,8 +54,8 @@ SELECT * FROM unnest($1::text[], $2::text[])
 ON CONFLICT (workspace_id, contact_id) DO UPDATE SET updated_at = now()
 RETURNING workspace_id, contact_id, profile
 """
-# A fresh contact's strongest identifier may be claimed by another writer first: then nothing of
-# the statement is kept and the caller runs again. A confirmed subscription is never set back to
+# Unless every identifier it must claim is claimed here (another writer may have been first),
+# nothing of the statement is kept. A confirmed subscription is never set back to
 # pending by a repeated sign-up. The one row of `won` keeps the answer from being empty.
 _WRITE = """
 WITH claimed AS (
@@ -87,18 +89,30 @@ SELECT won.ok, s.workspace_id, s.contact_id, s.topic FROM won LEFT JOIN subscrib
 
 
 async def write_contacts(connection: asyncpg.Connection, updates: list[ContactUpdate]) -> list[ContactUpdated]:
-    """Resolve, merge and record every update, all or nothing; one answer per update, in order."""
+    """Resolve, merge and record every update, all or nothing; one answer per update, in order.
+
+    Called outside a transaction: a statement that undoes itself must not abort the caller's.
+    """
     wanted = [update.contact for update in updates]
+    if all(contact.contact_id is None for contact in wanted):
+        first_sight = assign_contacts(wanted, {}, new_id)
+        contacts = [(u.workspace_id, c) for u, c in zip(updates, first_sight.contact_ids, strict=True)]
+        every_claim = [key[2] for key, _ in first_sight.claims]
+        try:
+            return await _write(connection, updates, first_sight, contacts, {}, must_claim=every_claim)
+        except asyncpg.SerializationError:
+            pass  # someone of the group is on record already (or was just claimed): look them up
     assignment = assign_contacts(wanted, await _on_record(connection, wanted), new_id)
     contacts = [(u.workspace_id, c) for u, c in zip(updates, assignment.contact_ids, strict=True)]
     merging = zip(updates, contacts, assignment.fresh, strict=True)
     on_record = sorted({contact for update, contact, new in merging if update.profile is not None and not new})
+    anchors = [anchor[2] for anchor in assignment.anchors]
     try:
         if not on_record:
-            return await _write(connection, updates, assignment, contacts, {})
+            return await _write(connection, updates, assignment, contacts, {}, must_claim=anchors)
         async with connection.transaction():
             current = await _lock_profiles(connection, on_record)
-            return await _write(connection, updates, assignment, contacts, current)
+            return await _write(connection, updates, assignment, contacts, current, must_claim=anchors)
     except asyncpg.SerializationError as error:
         raise RunAgain(str(error)) from error
 
@@ -109,7 +123,10 @@ async def _write(
     assignment: Assignment,
     contacts: list[tuple[str, str]],
     current: dict[tuple[str, str], dict[str, Any]],
+    *,
+    must_claim: list[bytes],
 ) -> list[ContactUpdated]:
+    """The combined write; undone with a serialization failure unless every `must_claim` hash is claimed."""
     profiles, latest = merge_in_order(current, [(c, u.profile) for u, c in zip(updates, contacts, strict=True)])
     rows, pending = subscription_rows([(ws, c, u.consent) for u, (ws, c) in zip(updates, contacts, strict=True)])
     ledger = _ledger_columns(updates, assignment.contact_ids)
@@ -129,7 +146,7 @@ async def _write(
         [row.key[2] for row in rows],
         [row.status for row in rows],
         [row.expires_at for row in rows],
-        [anchor[2] for anchor in assignment.anchors],
+        must_claim,
     )
     changed = {(row["workspace_id"], row["contact_id"], row["topic"]) for row in written if row["topic"] is not None}
     return [
