@@ -21,7 +21,13 @@ from services.scheduler.adapters.contact_batch import (
     load_views,
     record_sends,
 )
-from services.scheduler.adapters.enrollments import TimerRow, cancel_timers, save_enrollments, schedule_timers
+from services.scheduler.adapters.enrollments import (
+    TimerRow,
+    cancel_timers,
+    save_enrollments,
+    schedule_timers,
+    update_enrollments,
+)
 from services.scheduler.domain import ContactView, EnrollmentState, PastEnrollment, SentMessage
 
 
@@ -32,6 +38,7 @@ class WorkingSet:
     ledgers: dict[Key, list[SentMessage]] = field(default_factory=dict)
     ledger_since: datetime | None = None
     _states: dict[str, EnrollmentState] = field(default_factory=dict)
+    _stored: set[str] = field(default_factory=set)  # enrollment ids read from (or written to) the table
     _sends: list[tuple[str, str, str, SentMessage]] = field(default_factory=list)
     _timers: dict[str, TimerRow | None] = field(default_factory=dict)  # None: cancel
 
@@ -53,7 +60,9 @@ class WorkingSet:
         views = [k for k in wanted if k not in self.views]
         self.views.update(await load_views(connection, views, now, days=days, limit=limit))
         missing = [k for k in wanted if k not in self.enrollments]
-        self.enrollments.update(await load_enrollments(connection, missing))
+        loaded = await load_enrollments(connection, missing)
+        self.enrollments.update(loaded)
+        self._stored.update(e.id for found in loaded.values() for e in found)
         if self.ledger_since is not None and since < self.ledger_since:
             self.ledgers.clear()  # asked for a longer window than the one held
         self.ledger_since = since if self.ledger_since is None else min(since, self.ledger_since)
@@ -103,10 +112,15 @@ class WorkingSet:
         self._timers[timer_id] = None
 
     async def flush(self, connection: asyncpg.Connection) -> None:
-        """Write what the unit decided, a statement per table; the last word on a timer wins."""
+        """Write what the unit decided, a statement per table; the last word on a timer wins.
+
+        Enrollments read from the table are updated before new ones are inserted: an enrollment that
+        ended leaves the contact's place in its flow to one that started after it."""
         states, sends, timers = list(self._states.values()), self._sends, self._timers
         self._states, self._sends, self._timers = {}, [], {}
-        await save_enrollments(connection, states)
+        await update_enrollments(connection, [s for s in states if s.enrollment_id in self._stored])
+        await save_enrollments(connection, [s for s in states if s.enrollment_id not in self._stored])
+        self._stored.update(s.enrollment_id for s in states)
         await record_sends(connection, sends)
         await cancel_timers(connection, [timer_id for timer_id, row in timers.items() if row is None])
         await schedule_timers(connection, [row for row in timers.values() if row is not None])

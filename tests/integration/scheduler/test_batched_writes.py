@@ -11,6 +11,7 @@ import pytest
 from services.scheduler.adapters.enrollments import TimerRow, save_enrollments, schedule_timers
 from services.scheduler.adapters.stored_state import STATE_COLUMNS, state_of
 from services.scheduler.domain import EnrollmentState
+from services.scheduler.working_set import WorkingSet
 from tests.support.stack import RealStack
 
 pytestmark = pytest.mark.stack
@@ -81,3 +82,32 @@ async def test_timers_scheduled_together_move_and_the_last_word_wins(stack: Real
         (f"b-{tag}", AT, 0),
         (f"c-{tag}", later, 0),
     ]
+
+
+async def test_a_unit_updates_what_it_read_and_inserts_what_it_started(stack: RealStack) -> None:
+    tag = uuid.uuid4().hex[:8]
+    contact, first, second = f"c-{tag}", f"e1-{tag}", f"e2-{tag}"
+    connection = await asyncpg.connect(stack.database_url)
+    try:
+        async with connection.transaction():
+            await save_enrollments(connection, [_state(first, contact, 1, step_id="later")])
+        async with connection.transaction():
+            working = WorkingSet()
+            await working.load(connection, [("w", contact)], AT, days=30, limit=10, since=AT - timedelta(days=30))
+            [stored] = working.live(("w", contact))
+            # The stored one ends and the contact enters again, as a re-entry in one batch would.
+            working.save(stored.evolve(status="exited", exit_reason="goal", step_id=None))
+            working.save(_state(second, contact, 2))
+            await working.flush(connection)
+            assert [state.enrollment_id for state in working.live(("w", contact))] == [second]
+        rows = await connection.fetch(
+            f"SELECT {STATE_COLUMNS}, active FROM enrollments WHERE contact_id = $1 ORDER BY id", contact
+        )
+    finally:
+        await connection.close()
+
+    assert [state_of(row) for row in rows] == [
+        _state(first, contact, 1, status="exited", exit_reason="goal"),
+        _state(second, contact, 2),
+    ]
+    assert [row["active"] for row in rows] == [False, True]
