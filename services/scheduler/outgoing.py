@@ -33,39 +33,12 @@ def _transition_headers(kind: str) -> Headers:
     return headers
 
 
-def transition_out(
-    *, event_id: str, workspace_id: str, contact_id: str, occurred_at: datetime, received_at: datetime,
-    flow_id: str, flow_version: int, step_id: str | None, kind: str, reason: str | None, variant: str | None,
-) -> OutgoingRecord:  # fmt: skip
-    """A `FlowTransition` on its topic (keyed by contact)."""
-    value = orjson.dumps(
-        {
-            "event_id": event_id,
-            "workspace_id": workspace_id,
-            "contact_id": contact_id,
-            "occurred_at": occurred_at,
-            "received_at": received_at,
-            "schema_version": SCHEMA_VERSION,
-            "flow_id": flow_id,
-            "flow_version": flow_version,
-            "step_id": step_id,
-            "kind": kind,
-            "reason": reason,
-            "variant": variant,
-        },
-        option=_OPTIONS,
-    )
-    return OutgoingRecord(TRANSITIONS, contact_id, value, _transition_headers(kind))
-
-
-def request_out(
-    *, event_id: str, workspace_id: str, contact_id: str, occurred_at: datetime, received_at: datetime,
-    flow_id: str, flow_version: int, step_id: str, channel: str, template_id: str, category: str,
-    topic: str | None, variables: dict[str, bool | str],
-) -> OutgoingRecord:  # fmt: skip
-    """A `MessageRequested` on its topic (keyed by contact). `variables` holds only flags and names: values
-    of other types (dates, floats) are left to the model, whose JSON for them is its own."""
-    fields: dict[str, Any] = {
+def _flow_record(
+    event_id: str, workspace_id: str, contact_id: str, occurred_at: datetime, received_at: datetime, flow_id: str,
+    flow_version: int, step_id: str | None,
+) -> dict[str, Any]:  # fmt: skip
+    """The envelope and flow reference both records start with, in the models' field order."""
+    return {
         "event_id": event_id,
         "workspace_id": workspace_id,
         "contact_id": contact_id,
@@ -75,10 +48,26 @@ def request_out(
         "flow_id": flow_id,
         "flow_version": flow_version,
         "step_id": step_id,
-        "channel": channel,
-        "template_id": template_id,
-        "category": category,
-        "topic": topic,
-        "variables": variables,
     }
+
+
+def transition_out(
+    *, event_id: str, workspace_id: str, contact_id: str, occurred_at: datetime, received_at: datetime,
+    flow_id: str, flow_version: int, step_id: str | None, kind: str, reason: str | None, variant: str | None,
+) -> OutgoingRecord:  # fmt: skip
+    """A `FlowTransition` on its topic (keyed by contact)."""
+    fields = _flow_record(event_id, workspace_id, contact_id, occurred_at, received_at, flow_id, flow_version, step_id)
+    fields.update(kind=kind, reason=reason, variant=variant)
+    return OutgoingRecord(TRANSITIONS, contact_id, orjson.dumps(fields, option=_OPTIONS), _transition_headers(kind))
+
+
+def request_out(
+    *, event_id: str, workspace_id: str, contact_id: str, occurred_at: datetime, received_at: datetime,
+    flow_id: str, flow_version: int, step_id: str, channel: str, template_id: str, category: str,
+    topic: str | None, variables: dict[str, bool | str],
+) -> OutgoingRecord:  # fmt: skip
+    """A `MessageRequested` on its topic (keyed by contact). `variables` holds only flags and names: values
+    of other types (dates, floats) are left to the model, whose JSON for them is its own."""
+    fields = _flow_record(event_id, workspace_id, contact_id, occurred_at, received_at, flow_id, flow_version, step_id)
+    fields.update(channel=channel, template_id=template_id, category=category, topic=topic, variables=variables)
     return OutgoingRecord(MESSAGES_REQUESTED, contact_id, orjson.dumps(fields, option=_OPTIONS), _REQUEST_HEADERS)

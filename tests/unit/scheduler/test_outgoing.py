@@ -26,40 +26,32 @@ TIMES = [
 TEXTS: list[str | None] = [None, "", "plain", 'quote " and \\ slash', "line\nbreak\ttab \x1f\x7f", "blåbær ✓ \u2028 😀"]
 
 
+ENVELOPE: dict[str, Any] = {
+    "workspace_id": "shop",
+    "contact_id": "c-1",
+    "occurred_at": NOW,
+    "received_at": NOW,
+    "flow_id": "welcome",
+    "flow_version": 3,
+    "step_id": "hello",
+}
+
+
 def _transition(**overrides: Any) -> dict[str, Any]:
-    fields: dict[str, Any] = {
-        "event_id": "0b7f6a52-3f0e-5c71-9d0c-5ad3c51f2e44",
-        "workspace_id": "shop",
-        "contact_id": "c-1",
-        "occurred_at": NOW,
-        "received_at": NOW,
-        "flow_id": "welcome",
-        "flow_version": 3,
-        "step_id": "hello",
-        "kind": "step_reached",
-        "reason": None,
-        "variant": None,
-    }
-    return fields | overrides
+    own = {"event_id": "0b7f6a52-3f0e-5c71-9d0c-5ad3c51f2e44", "kind": "step_reached", "reason": None, "variant": None}
+    return ENVELOPE | own | overrides
 
 
 def _request(**overrides: Any) -> dict[str, Any]:
-    fields: dict[str, Any] = {
+    own: dict[str, Any] = {
         "event_id": "5d3f2c1e-0000-5000-8000-000000000001",
-        "workspace_id": "shop",
-        "contact_id": "c-1",
-        "occurred_at": NOW,
-        "received_at": NOW,
-        "flow_id": "welcome",
-        "flow_version": 3,
-        "step_id": "hello",
         "channel": "email",
         "template_id": "welcome-1",
         "category": "marketing",
         "topic": None,
         "variables": {},
     }
-    return fields | overrides
+    return ENVELOPE | own | overrides
 
 
 def test_transition_bytes_are_pinned() -> None:
