@@ -24,6 +24,9 @@ Key = tuple[str, str]  # (workspace, contact)
 # Strongest first: what a suppression row says about the address.
 _SUPPRESSION_ORDER = ("erased", "bounced", "complained", "unsubscribed")
 _KEYS = "unnest($1::text[], $2::text[]) AS k(w, c)"
+# Each contact's rows are looked up by key (`LATERAL ... OFFSET 0`, which the planner cannot flatten into a
+# join): a plain join lets it hash a scan of the whole table instead, its choice once a table holds some
+# tens of thousands of rows, and then every batch reads every contact's rows.
 _VIEWS = f"""
 SELECT k.w, k.c, p.profile, f.signed_up_at,
        (SELECT jsonb_object_agg(topic, status) FROM contact_subscriptions s
@@ -31,8 +34,12 @@ SELECT k.w, k.c, p.profile, f.signed_up_at,
        (SELECT array_agg(segment_id) FROM segment_members m
         WHERE m.workspace_id = k.w AND m.contact_id = k.c) AS segments
 FROM {_KEYS}
-LEFT JOIN contacts p ON p.workspace_id = k.w AND p.contact_id = k.c
-LEFT JOIN flow_contacts f ON f.workspace_id = k.w AND f.contact_id = k.c
+LEFT JOIN LATERAL (
+    SELECT profile FROM contacts WHERE workspace_id = k.w AND contact_id = k.c OFFSET 0
+) AS p ON true
+LEFT JOIN LATERAL (
+    SELECT signed_up_at FROM flow_contacts WHERE workspace_id = k.w AND contact_id = k.c OFFSET 0
+) AS f ON true
 """
 _HISTORY = f"""
 SELECT k.w, k.c, h.event_id, h.type, h.occurred_at, h.message_id, h.machine, h.data FROM {_KEYS}
@@ -47,15 +54,22 @@ SELECT workspace_id, address_hash, reason FROM suppressions
 WHERE workspace_id = ANY($1::text[]) AND address_hash = ANY($2::bytea[])
 """
 _ENROLLMENTS = f"""
-SELECT e.workspace_id, e.contact_id, e.id AS enrollment_id, e.flow_id, e.flow_version, e.number, e.entered_at,
-       e.active, CASE WHEN e.active THEN e.state END AS state
-FROM {_KEYS} JOIN enrollments e ON e.workspace_id = k.w AND e.contact_id = k.c
-ORDER BY e.entered_at, e.id
+SELECT k.w AS workspace_id, k.c AS contact_id, e.enrollment_id, e.flow_id, e.flow_version, e.number,
+       e.entered_at, e.active, e.state
+FROM {_KEYS} CROSS JOIN LATERAL (
+    SELECT id AS enrollment_id, flow_id, flow_version, number, entered_at, active,
+           CASE WHEN active THEN state END AS state
+    FROM enrollments WHERE workspace_id = k.w AND contact_id = k.c OFFSET 0
+) AS e
+ORDER BY e.entered_at, e.enrollment_id
 """
 _LEDGERS = f"""
-SELECT s.workspace_id, s.contact_id, s.sent_at, s.channel, s.category, s.flow_id
-FROM {_KEYS} JOIN contact_sends s ON s.workspace_id = k.w AND s.contact_id = k.c
-WHERE s.sent_at >= $3 ORDER BY s.sent_at
+SELECT k.w AS workspace_id, k.c AS contact_id, s.sent_at, s.channel, s.category, s.flow_id
+FROM {_KEYS} CROSS JOIN LATERAL (
+    SELECT sent_at, channel, category, flow_id FROM contact_sends
+    WHERE workspace_id = k.w AND contact_id = k.c AND sent_at >= $3 OFFSET 0
+) AS s
+ORDER BY s.sent_at
 """
 
 
