@@ -108,6 +108,13 @@ class SchedulerSettings(CommonSettings):
     scheduler_intake: bool = Field(
         default=True, description="Run the intake consumer in this process (off: a timer and relay worker only)."
     )
+    analytics_fetch_max_wait_ms: int = Field(
+        default=250,
+        ge=1,
+        le=10_000,
+        description="The analytics fold's fetch wait (DRIPLINE_KAFKA_FETCH_MAX_WAIT_MS for the others): reports "
+        "can be a quarter second behind, and on the embedded broker each idle fetch of its seven topics costs CPU.",
+    )
 
 
 class SenderSettings(CommonSettings):

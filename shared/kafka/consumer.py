@@ -50,7 +50,9 @@ class ConsumerLoop:
         producer: Producer,
         max_records: int = 500,
         retry_seconds: float = 1.0,
+        fetch_max_wait_ms: int | None = None,
     ) -> None:
+        """`fetch_max_wait_ms` overrides the setting of the same name, for a consumer that can wait longer."""
         self._settings = settings
         self._by_name = {topic.full_name(settings.topic_prefix): topic for topic in topics}
         self._handler = handler
@@ -62,7 +64,7 @@ class ConsumerLoop:
             *self._by_name,
             **client_options(settings),
             group_id=f"{settings.topic_prefix}{group_id}",
-            fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+            fetch_max_wait_ms=fetch_max_wait_ms or settings.kafka_fetch_max_wait_ms,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
         )

@@ -42,6 +42,7 @@ class Analytics:
                 handler=self.fold.handle,
                 producer=self._resources.producer,
                 max_records=self._settings.intake_max_records,
+                fetch_max_wait_ms=self._settings.analytics_fetch_max_wait_ms,
             )
             try:
                 await self.consumer.run()
