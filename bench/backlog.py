@@ -16,6 +16,7 @@ import asyncpg
 
 from bench.enroll import FLOW, FLOW_ID
 from bench.stack import WORKSPACE
+from services.scheduler.adapters.stored_state import document
 from services.scheduler.domain import ContactView, Event, Flow, ScheduleTimer, load_flow, start
 
 WAIT = timedelta(days=1)  # the flow's wait step
@@ -40,7 +41,7 @@ def _start(flow: Flow, enrollment_id: str, contact_id: str, entered: datetime) -
     decision = start(flow, contact, entered, enrollment_id, trigger=trigger)
     timer = next(a for a in decision.actions if isinstance(a, ScheduleTimer))
     assert timer.at == entered + WAIT
-    return decision.state.model_dump_json(), timer.timer_id
+    return document(decision.state), timer.timer_id  # as the scheduler stores it
 
 
 @dataclass
