@@ -18,7 +18,8 @@ import uvloop
 from bench.processes import Profiler
 from bench.runner import STAGE_NAMES, choose_sizes, run_stages
 
-PROFILES = Path(__file__).parent / "profiles"
+ROOT = Path(__file__).resolve().parent.parent
+PROFILES = ROOT / "bench" / "profiles"
 
 
 def main() -> None:
@@ -34,9 +35,19 @@ def main() -> None:
     for old in directory.glob(f"{arguments.stage}-*.{'txt' if arguments.top else 'svg'}"):
         old.unlink()
     uvloop.run(run_stages([arguments.stage], choose_sizes(large=False, quick=arguments.quick)))
+    for written in directory.glob(f"{arguments.stage}-*.*"):
+        scrub(written)
     if arguments.top:
         for stacks in sorted(directory.glob(f"{arguments.stage}-*.txt")):
             sys.stdout.write(f"\n== {stacks.stem}\n{top_functions(stacks.read_text())}\n")
+
+
+def scrub(profile: Path) -> None:
+    """Paths relative to the repository: py-spy writes the command lines it recorded in full."""
+    text = profile.read_text()
+    cleaned = text.replace(f"{ROOT}/", "")
+    if cleaned != text:
+        profile.write_text(cleaned)
 
 
 def top_functions(collapsed: str, count: int = 25) -> str:
