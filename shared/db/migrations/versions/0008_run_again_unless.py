@@ -6,7 +6,7 @@ with a serialization failure, which callers answer by running the work again.
 
 Revision ID: 0008_run_again_unless
 Revises: 0001
-Create Date: 2026-12-02
+Create Date: 2026-11-25
 """
 
 from __future__ import annotations
