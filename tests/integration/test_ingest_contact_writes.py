@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,20 +16,9 @@ from services.ingest.domain.consent import DoubleOptIn, signup_consent
 from services.ingest.domain.identity_claims import ContactWanted
 from shared.contract.shop import Consent
 from shared.identity import IdentifierKind, identifier_hash
-from tests.support.stack import RealStack
 
 pytestmark = pytest.mark.stack
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-async def pool(stack: RealStack) -> AsyncIterator[asyncpg.Pool]:
-    pool = await asyncpg.create_pool(stack.database_url, min_size=1, max_size=4)
-    assert pool is not None
-    try:
-        yield pool
-    finally:
-        await pool.close()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 
 import asyncpg
 import httpx
@@ -17,16 +16,6 @@ from tests.support.stack import RealStack
 from tests.support.topics import read_topic
 
 pytestmark = pytest.mark.stack
-
-
-@pytest.fixture
-async def pool(stack: RealStack) -> AsyncIterator[asyncpg.Pool]:
-    pool = await asyncpg.create_pool(stack.database_url, min_size=1, max_size=4)
-    assert pool is not None
-    try:
-        yield pool
-    finally:
-        await pool.close()
 
 
 async def _transaction_ids(connection: asyncpg.Connection, items: list[int]) -> list[int]:

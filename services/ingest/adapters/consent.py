@@ -7,7 +7,7 @@ import time
 
 import asyncpg
 
-from services.ingest.domain.consent import ConsentOutcome
+from services.ingest.domain.consent import ConsentOutcome, ledger_row
 
 _LEDGER = """
 INSERT INTO consent_ledger
@@ -31,20 +31,7 @@ async def record_consent(
 ) -> bool:
     """Write the ledger and subscriptions; True when something is now waiting for confirmation."""
     for entry in outcome.entries:
-        await connection.execute(
-            _LEDGER,
-            workspace_id,
-            contact_id,
-            entry.action,
-            entry.scope,
-            entry.source,
-            entry.ip,
-            entry.user_agent,
-            entry.policy_version,
-            entry.occurred_at,
-            f"{event_id}:{entry.action}:{entry.scope}",
-            entry.origin,
-        )
+        await connection.execute(_LEDGER, *ledger_row(workspace_id, contact_id, event_id, entry))
     pending = False
     for topic, status in outcome.subscriptions.items():
         changed = await connection.fetchval(_SUBSCRIBE, workspace_id, contact_id, topic, status, outcome.expires_at)

@@ -18,7 +18,7 @@ import asyncpg
 import orjson
 
 from services.ingest.adapters.group_commit import RunAgain
-from services.ingest.domain.consent import ConsentOutcome, subscription_rows
+from services.ingest.domain.consent import ConsentOutcome, ledger_row, subscription_rows
 from services.ingest.domain.identity_claims import Assignment, ContactWanted, IdentityKey, assign_contacts
 from services.ingest.domain.profile import merge_in_order
 from shared.ids import new_id
@@ -174,19 +174,7 @@ async def _lock_profiles(
 def _ledger_columns(updates: list[ContactUpdate], contact_ids: list[str]) -> list[list[Any]]:
     """The consent ledger's columns for every entry of the group, in arrival order."""
     rows = [
-        (
-            update.workspace_id,
-            contact_id,
-            entry.action,
-            entry.scope,
-            entry.source,
-            entry.ip,
-            entry.user_agent,
-            entry.policy_version,
-            entry.occurred_at,
-            f"{update.event_id}:{entry.action}:{entry.scope}",
-            entry.origin,
-        )
+        ledger_row(update.workspace_id, contact_id, update.event_id, entry)
         for update, contact_id in zip(updates, contact_ids, strict=True)
         if update.consent is not None
         for entry in update.consent.entries

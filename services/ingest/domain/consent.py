@@ -26,6 +26,26 @@ class LedgerEntry:
     origin: str | None = None  # the form or page, e.g. newsletter-form
 
 
+LedgerRow = tuple[str, str, str, str, str, str | None, str | None, str | None, datetime, str, str | None]
+
+
+def ledger_row(workspace_id: str, contact_id: str, event_id: str, entry: LedgerEntry) -> LedgerRow:
+    """The consent ledger's columns for one entry; the dedupe key makes a retried event write it once."""
+    return (
+        workspace_id,
+        contact_id,
+        entry.action,
+        entry.scope,
+        entry.source,
+        entry.ip,
+        entry.user_agent,
+        entry.policy_version,
+        entry.occurred_at,
+        f"{event_id}:{entry.action}:{entry.scope}",
+        entry.origin,
+    )
+
+
 @dataclass(frozen=True)
 class ConsentOutcome:
     entries: list[LedgerEntry]

@@ -17,15 +17,17 @@ HTML = (
 )
 
 
-def _bytes() -> bytes:
-    rendered = RenderedMessage(
-        "welcome",
-        Category.MARKETING,
-        "Velkommen, Åse! 🎉",
-        HTML,
-        TEXT,
-        {"List-Unsubscribe-Post": "List-Unsubscribe=One-Click", "List-Id": '"Bøker & Mer" <w.shop.example>'},
-    )
+WELCOME = RenderedMessage(
+    "welcome",
+    Category.MARKETING,
+    "Velkommen, Åse! 🎉",
+    HTML,
+    TEXT,
+    {"List-Unsubscribe-Post": "List-Unsubscribe=One-Click", "List-Id": '"Bøker & Mer" <w.shop.example>'},
+)
+
+
+def _bytes(rendered: RenderedMessage = WELCOME) -> bytes:
     return build_message(
         rendered,
         from_name="Nordisk Bok Ål",
@@ -60,16 +62,7 @@ def test_every_line_ends_in_crlf_and_stays_short() -> None:
 
 def test_a_long_non_ascii_subject_is_folded_into_short_encoded_words() -> None:
     subject = "Takk for handelen, Åse! Handlekurven din med tre bøker fra Bjørns favorittbutikk venter 🎉"
-    rendered = RenderedMessage("welcome", Category.MARKETING, subject, HTML, TEXT, {})
-    data = build_message(
-        rendered,
-        from_name="Bok",
-        from_address="hello@shop.example",
-        to="reader@example.com",
-        message_id="m-2",
-        sending_domain="shop.example",
-        now=datetime(2026, 11, 25, 9, 0, tzinfo=UTC),
-    )
+    data = _bytes(RenderedMessage("welcome", Category.MARKETING, subject, HTML, TEXT, {}))
     head = data.split(b"\r\n\r\n", 1)[0]
     assert max(len(line) for line in head.split(b"\r\n") if not line.startswith(b"List-")) <= 78
     assert message_from_bytes(data, policy=policy.default)["Subject"] == subject
