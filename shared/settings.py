@@ -144,7 +144,8 @@ class SenderSettings(CommonSettings):
     stale_send_seconds: float = Field(
         default=300.0,
         gt=0,
-        description="A message claimed or in flight this long (the sender crashed) is tried again.",
+        description="A message claimed or in flight whose sender stopped renewing it this long (the sender "
+        "died) is tried again; a live sender renews its messages every third of this.",
     )
     retry_poll_seconds: float = Field(default=1.0, gt=0, description="How often due retries are looked for.")
     sms_base_url: str = Field(

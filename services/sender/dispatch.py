@@ -29,6 +29,7 @@ from services.sender.domain.errors import RenderError, TemplateError
 from services.sender.domain.payload import render_payload
 from services.sender.domain.smtp_outcome import Outcome, RetrySchedule, classify_smtp_reply
 from services.sender.domain.template import Category, Template
+from services.sender.leases import Leases
 from services.sender.mail import MailComposer
 from services.sender.outcome import Attempt
 from services.sender.statuses import StatusReporter
@@ -116,12 +117,14 @@ class Dispatcher:
         channels: Channels,
         reporter: StatusReporter,
         schedule: RetrySchedule,
+        stale_after_seconds: float = 300.0,
         clock: Clock = lambda: datetime.now(UTC),
     ) -> None:
         self.ledger, self.audience, self.templates = ledger, audience, templates
         self.composer, self.channels, self.reporter = composer, channels, reporter
         self._schedule, self._clock = schedule, clock
         self._loaded: dict[tuple[str, str, int], Template] = {}
+        self.leases = Leases(ledger, stale_after_seconds=stale_after_seconds)
 
     async def handle(self, batch: list[Incoming]) -> None:
         """The consumer's handler: claim the batch's requests and try the claimed ones once.
@@ -157,6 +160,14 @@ class Dispatcher:
         """Try claimed messages once and record their outcomes in the ledger (not yet reported)."""
         if not entries:
             return []
+        held = [entry.message_id for entry in entries]
+        self.leases.hold(held)
+        try:
+            return await self._try_held(entries)
+        finally:
+            self.leases.release(held)
+
+    async def _try_held(self, entries: list[LedgerEntry]) -> list[LedgerEntry]:
         requests = {entry.message_id: entry.request for entry in entries}
         lookups = await self._look_up([entry.request for entry in entries])
         settled: list[Settled] = []

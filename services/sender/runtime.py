@@ -86,6 +86,7 @@ def build_runtime(settings: SenderSettings, resources: Resources) -> SenderRunti
         channels=channels,
         reporter=StatusReporter(ledger, resources.producer),
         schedule=RetrySchedule(parse_delays(settings.retry_schedule)),
+        stale_after_seconds=settings.stale_send_seconds,
     )
     return SenderRuntime(settings, templates, composer, dispatcher, http)
 
@@ -107,6 +108,7 @@ async def start_delivery(runtime: SenderRuntime) -> Callable[[], Awaitable[None]
     )
     consuming = asyncio.create_task(consumer.run(), name="sender-consumer")
     retrying = asyncio.create_task(retries.run(), name="sender-retries")
+    renewing = asyncio.create_task(dispatcher.leases.run(), name="sender-leases")
     consuming.add_done_callback(_log_crash)
 
     async def stop() -> None:
@@ -123,6 +125,8 @@ async def start_delivery(runtime: SenderRuntime) -> Callable[[], Awaitable[None]
                     await task
             except Exception as error:  # noqa: BLE001 - already logged by _log_crash; stopping goes on
                 log.warning("sender.task_ended_with_error", task=task.get_name(), error=repr(error))
+        dispatcher.leases.stop()  # after the sends: their messages stay held until they settle
+        await renewing
         await runtime.close()
 
     return stop

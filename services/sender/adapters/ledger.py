@@ -109,6 +109,15 @@ class SendLedger:
         rows = await self._pool.fetch(_START, message_ids)
         return {row["message_id"]: row["attempts"] for row in rows}
 
+    async def renew(self, message_ids: list[str]) -> int:
+        """Still being worked on: keep the stale-send rule off these (returns how many are in flight)."""
+        result = await self._pool.execute(
+            "UPDATE send_ledger SET updated_at = now() "
+            "WHERE message_id = ANY($1::text[]) AND state IN ('claimed', 'sending')",
+            message_ids,
+        )
+        return int(result.split()[-1])
+
     async def finish_all(self, settled: list[Settled], requests: dict[str, MessageRequested]) -> list[LedgerEntry]:
         """Record each outcome (unreported until its status is on the broker); `requests` by message id."""
         if not settled:
