@@ -103,9 +103,19 @@ def markdown(data: dict[str, Any]) -> str:
         "is paired with a baseline measured in the same run, and their ratio is the headline.",
         "",
         summary_table(data),
+        *unqueued_line(data),
         "",
     ]
     return "\n".join(head + [stage_section(stage) for stage in data["stages"]])
+
+
+def unqueued_line(data: dict[str, Any]) -> list[str]:
+    """The end-to-end latency with nothing queued (its first, lightest run), under the table."""
+    stage = next((stage for stage in data["stages"] if stage["name"] == "e2e"), None)
+    light = next((f for f in stage["figures"] if f["name"].startswith("dripline-")), None) if stage else None
+    if light is None or not light.get("latency"):
+        return []
+    return ["", f"End to end with nothing queued ({light['note']}): {_latency(light)}."]
 
 
 def readme_section(data: dict[str, Any]) -> str:
@@ -118,6 +128,7 @@ def readme_section(data: dict[str, Any]) -> str:
             "method: [docs/benchmarks.md](docs/benchmarks.md).",
             "",
             summary_table(data),
+            *unqueued_line(data),
             END,
         ]
     )

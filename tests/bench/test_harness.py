@@ -49,6 +49,17 @@ def test_reports_keep_stages_not_run_and_regenerate_the_readme_section(tmp_path:
     assert json.loads((tmp_path / "results.json").read_text()) == data
 
 
+def test_the_readme_shows_the_end_to_end_latency_with_nothing_queued(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{BEGIN}\n{END}\n")
+    about = {"machine": machine(), "sizes": "tiny", "started_at": datetime.now(UTC).isoformat()}
+    light = Figure("dripline-50", "dripline", 3, 1.0, "emails/s", Latency.of_seconds([0.02, 0.03, 0.09]), note="50/s")
+    write_reports([StageResult("e2e", "End to end", [light])], about, tmp_path, readme, STAGE_NAMES)
+
+    assert "End to end with nothing queued (50/s): p50 30.0 / p99 90.0 ms." in readme.read_text()
+    assert "End to end with nothing queued (50/s)" in (tmp_path / "RESULTS.md").read_text()
+
+
 @pytest.mark.stack
 @pytest.mark.timeout(240)
 async def test_every_stage_runs_once_at_a_tiny_size() -> None:
