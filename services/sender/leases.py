@@ -51,7 +51,7 @@ class Leases:
                 await asyncio.wait_for(self._stopping.wait(), self._every)
             try:
                 await self.renew()
-            except (asyncpg.PostgresError, OSError) as error:
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
                 log.warning("sender.lease_renewal_failed", held=len(self._held), reason=repr(error))
 
     def stop(self) -> None:
