@@ -30,6 +30,7 @@ browser:
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 ## Regenerate what is generated: docs/ (JSON Schemas, AsyncAPI), the README settings table, deploy manifests.
