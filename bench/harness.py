@@ -160,15 +160,6 @@ class PeakMemory:
             self._stop.wait(self._interval)
 
 
-class Stopwatch:
-    def __init__(self) -> None:
-        self.started = time.perf_counter()
-
-    @property
-    def seconds(self) -> float:
-        return time.perf_counter() - self.started
-
-
 class BenchProgress:
     """One bar for the whole run; a stage moves it through its named steps."""
 

@@ -16,7 +16,7 @@ from datetime import datetime
 import asyncpg
 
 from services.scheduler.adapters.stored_state import STATE_COLUMNS, document, state_of
-from services.scheduler.domain import EnrollmentState, PastEnrollment
+from services.scheduler.domain import EnrollmentState
 
 _LOCK_ALL = "SELECT pg_advisory_xact_lock(k) FROM (SELECT unnest($1::bigint[]) AS k ORDER BY 1) AS keys"
 _SAVE = """
@@ -85,18 +85,6 @@ async def lock_contacts(connection: asyncpg.Connection, contacts: Iterable[tuple
 async def enrollment(connection: asyncpg.Connection, enrollment_id: str) -> EnrollmentState | None:
     row = await connection.fetchrow(f"SELECT {STATE_COLUMNS} FROM enrollments WHERE id = $1", enrollment_id)
     return state_of(row) if row else None
-
-
-async def past_enrollments(
-    connection: asyncpg.Connection, workspace_id: str, contact_id: str, flow_id: str
-) -> list[PastEnrollment]:
-    rows = await connection.fetch(
-        "SELECT entered_at, active FROM enrollments WHERE workspace_id = $1 AND contact_id = $2 AND flow_id = $3",
-        workspace_id,
-        contact_id,
-        flow_id,
-    )
-    return [PastEnrollment(entered_at=row["entered_at"], active=row["active"]) for row in rows]
 
 
 async def contact_enrollments(
