@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 
 from shared.identity import IdentifierKind, identifier_hash
+from shared.outbox import drop_waiting
 
 # Proof of consent stays (an auditor may ask why someone was mailed) but loses its personal details.
 KEPT_BLANKED = {"consent_ledger": ("ip", "user_agent")}
@@ -102,8 +103,7 @@ async def erase_contact(
         if count:
             removed[table] = count
     # Records still waiting to be relayed (messages about to be requested, profile updates).
-    status = await connection.execute("DELETE FROM outbox WHERE key = $1", contact_id)
-    removed["outbox"] = int(str(status).rsplit(" ", 1)[-1])
+    removed["outbox"] = await drop_waiting(connection, contact_id)
     return removed
 
 

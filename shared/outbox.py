@@ -15,51 +15,87 @@ import math
 from collections.abc import Sequence
 
 import asyncpg
-import orjson
 import structlog
 
-from shared.contract.topics import by_name
 from shared.errors import Transient
 from shared.kafka.producer import OutgoingRecord, Producer
+from shared.outbox_frames import FrameError, keys_of, pack, unpack
 
 log = structlog.get_logger(__name__)
 
 # One relay at a time across replicas keeps records in outbox order on the broker.
 RELAY_LOCK = 0x6F7574626F78
 
-_INSERT = """
-INSERT INTO outbox (topic, key, value, headers)
-SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::jsonb[])
-"""
+_INSERT = "INSERT INTO outbox (keys, record_count, records) VALUES ($1, $2, $3)"
 # From just past the last id relayed: starting at the table's head would walk the index entries
 # of every row deleted since the last vacuum, milliseconds per round when the outbox is busy.
-_CLAIM = "SELECT id, topic, key, value, headers FROM outbox WHERE id > $2 ORDER BY id LIMIT $1"
+# Whole rows, as many as keep the round near `limit` records (always at least one row).
+_CLAIM = """
+SELECT id, records FROM (
+    SELECT id, records, sum(record_count) OVER (ORDER BY id) - record_count AS before
+    FROM outbox WHERE id > $2 ORDER BY id LIMIT $1
+) waiting
+WHERE before < $1
+"""
 
 
 async def enqueue(connection: asyncpg.Connection, records: Sequence[OutgoingRecord]) -> None:
-    """Add records inside the caller's transaction; they reach the broker only if it commits."""
+    """Add records inside the caller's transaction, as one row; they reach the broker only if it commits."""
     if not records:
         return
-    await connection.execute(
-        _INSERT,
-        [record.topic.name for record in records],
-        [record.key for record in records],
-        [record.value for record in records],
-        [orjson.dumps([[name, value.decode()] for name, value in record.headers]).decode() for record in records],
-    )
+    await connection.execute(_INSERT, keys_of(records), len(records), pack(records))
+
+
+async def drop_waiting(connection: asyncpg.Connection, key: str) -> int:
+    """Take a key's records out of the rows still waiting (erasure); returns how many were taken.
+
+    Rows hold many contacts' records, so a row is rewritten without this key's, or deleted when
+    nothing else is left in it.
+    """
+    dropped = 0
+    rows = await connection.fetch("SELECT id, records FROM outbox WHERE $1 = ANY(keys) FOR UPDATE", key)
+    for row in rows:
+        records = unpack(row["records"])
+        kept = [record for record in records if record.key != key]
+        dropped += len(records) - len(kept)
+        if kept:
+            await connection.execute(
+                "UPDATE outbox SET keys = $2, record_count = $3, records = $4 WHERE id = $1",
+                row["id"],
+                keys_of(kept),
+                len(kept),
+                pack(kept),
+            )
+        else:
+            await connection.execute("DELETE FROM outbox WHERE id = $1", row["id"])
+    return dropped
 
 
 def _loop_time() -> float:
     return asyncio.get_running_loop().time()
 
 
-def _record(row: asyncpg.Record) -> OutgoingRecord:
-    headers = [(str(name), str(value).encode()) for name, value in orjson.loads(row["headers"])]
-    return OutgoingRecord(by_name(row["topic"]), row["key"], row["value"], headers)
+def _records(rows: Sequence[asyncpg.Record]) -> tuple[list[OutgoingRecord], list[int]]:
+    """The records of readable rows, in order, and the ids of the rows they came from.
+
+    A row that is not a frame this code wrote stays in the table, logged on every sweep, rather
+    than stopping the relay or being deleted unsent.
+    """
+    records: list[OutgoingRecord] = []
+    ids: list[int] = []
+    for row in rows:
+        try:
+            records += unpack(row["records"])
+        except FrameError as error:
+            log.error("outbox.unreadable_row", id=row["id"], reason=str(error))
+            continue
+        ids.append(row["id"])
+    return records, ids
 
 
 class OutboxRelay:
-    """Moves outbox rows to the broker in id order, in batches; wakes on `notify()` or every poll."""
+    """Moves outbox rows to the broker in id order, in rounds of about `batch_size` records;
+    wakes on `notify()` or every poll."""
 
     def __init__(
         self,
@@ -105,7 +141,7 @@ class OutboxRelay:
                 await self._task
 
     async def relay_once(self) -> int:
-        """Send one batch; returns how many records went out (0: nothing waiting, or another replica relays)."""
+        """Send one round; returns how many records went out (0: nothing waiting, or another replica relays)."""
         async with self._pool.acquire() as connection, connection.transaction():
             if not await connection.fetchval("SELECT pg_try_advisory_xact_lock($1)", RELAY_LOCK):
                 return 0
@@ -115,11 +151,13 @@ class OutboxRelay:
             rows = await connection.fetch(_CLAIM, self._batch_size, self._after)
             if not rows:
                 return 0
-            await self._producer.send_all([_record(row) for row in rows])
-            await connection.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [row["id"] for row in rows])
+            records, ids = _records(rows)
+            if records:
+                await self._producer.send_all(records)
+            await connection.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", ids)
         self._after = rows[-1]["id"]
-        self.relayed += len(rows)
-        return len(rows)
+        self.relayed += len(records)
+        return len(records)
 
     async def _run(self) -> None:
         while True:
@@ -133,7 +171,7 @@ class OutboxRelay:
                     return
                 await asyncio.sleep(self._retry)
                 continue
-            if sent == self._batch_size:
+            if sent >= self._batch_size:
                 continue
             if self._stopping:
                 return

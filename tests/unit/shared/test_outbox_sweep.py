@@ -12,8 +12,10 @@ from typing import Any, cast
 
 import asyncpg
 
+from shared.contract.topics import SIGNUPS
 from shared.kafka.producer import OutgoingRecord, Producer
 from shared.outbox import OutboxRelay
+from shared.outbox_frames import pack
 
 
 class FakeOutbox:
@@ -25,7 +27,7 @@ class FakeOutbox:
 
     def commit(self, *ids: int) -> None:
         for row_id in ids:
-            self.rows[row_id] = {"id": row_id, "topic": "shop.signups", "key": "c", "value": b"{}", "headers": "[]"}
+            self.rows[row_id] = {"id": row_id, "records": pack([OutgoingRecord(SIGNUPS, "c", b"{}")])}
 
     @contextlib.asynccontextmanager
     async def acquire(self) -> AsyncIterator[FakeOutbox]:

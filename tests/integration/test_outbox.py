@@ -1,0 +1,134 @@
+"""The outbox on the real database and broker: one row per transaction, relayed in order, in bounded
+rounds; erasure takes a contact's records out of shared rows; the migration carries waiting records over."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import asyncpg
+import orjson
+import pytest
+from alembic import command
+
+from dripline.devstack.postgres import drop_database, ensure_database, with_database
+from shared.contract.topics import EVENTS
+from shared.db.migrate import alembic_config, upgrade
+from shared.kafka.producer import OutgoingRecord, Producer
+from shared.outbox import OutboxRelay, drop_waiting, enqueue
+from shared.outbox_frames import unpack
+from shared.settings import CommonSettings
+from tests.support.stack import RealStack
+from tests.support.topics import read_topic
+
+pytestmark = pytest.mark.stack
+
+REVISION = "0009_outbox_rows_per_transaction"
+
+
+def _record(run: str, key: str, sequence: int) -> OutgoingRecord:
+    value = orjson.dumps({"run": run, "seq": sequence})
+    return OutgoingRecord(EVENTS, f"{run}-{key}", value, [("schema", b"Test"), ("seq", str(sequence).encode())])
+
+
+async def _drain(relay: OutboxRelay) -> None:
+    """Rows other tests left behind go first, so the rounds below hold only this test's records."""
+    while await relay.relay_once():
+        pass
+
+
+async def test_each_transaction_is_one_row_relayed_in_order_in_bounded_rounds(
+    stack: RealStack, pool: asyncpg.Pool
+) -> None:
+    run = uuid.uuid4().hex[:8]
+    producer = Producer(stack.settings(CommonSettings))
+    await producer.start()
+    try:
+        relay = OutboxRelay(pool, producer, batch_size=2)
+        await _drain(relay)
+        async with pool.acquire() as connection, connection.transaction():
+            await enqueue(connection, [_record(run, "a", 0), _record(run, "a", 1), _record(run, "b", 0)])
+        async with pool.acquire() as connection, connection.transaction():
+            await enqueue(connection, [_record(run, "a", 2), _record(run, "b", 1)])
+        rows = await pool.fetch("SELECT keys, record_count FROM outbox ORDER BY id")
+        assert [(list(row["keys"]), row["record_count"]) for row in rows] == [
+            ([f"{run}-a", f"{run}-b"], 3),
+            ([f"{run}-a", f"{run}-b"], 2),
+        ]
+
+        # A round takes whole rows while fewer than batch_size records are taken: 3, then 2.
+        assert await relay.relay_once() == 3
+        assert await relay.relay_once() == 2
+        assert await relay.relay_once() == 0
+        assert await pool.fetchval("SELECT count(*) FROM outbox") == 0
+    finally:
+        await producer.stop()
+
+    found = await read_topic(stack, EVENTS, count=5, where=lambda record: record.get("run") == run)
+    by_key: dict[str, list[int]] = {}
+    for record in found:
+        assert record["__headers__"] == {"schema": "Test", "seq": str(record["seq"])}
+        by_key.setdefault(record["__key__"], []).append(record["seq"])
+    assert by_key == {f"{run}-a": [0, 1, 2], f"{run}-b": [0, 1]}
+
+
+async def test_erasure_takes_a_contacts_records_out_of_shared_rows(pool: asyncpg.Pool) -> None:
+    run = uuid.uuid4().hex[:8]
+    async with pool.acquire() as connection, connection.transaction():
+        await enqueue(connection, [_record(run, "gone", 0), _record(run, "stays", 0), _record(run, "gone", 1)])
+    async with pool.acquire() as connection, connection.transaction():
+        await enqueue(connection, [_record(run, "gone", 2)])
+
+    async with pool.acquire() as connection, connection.transaction():
+        assert await drop_waiting(connection, f"{run}-gone") == 3
+
+    rows = await pool.fetch(
+        "SELECT keys, record_count, records FROM outbox WHERE $1 = ANY(keys) OR $2 = ANY(keys)",
+        f"{run}-gone",
+        f"{run}-stays",
+    )
+    assert len(rows) == 1  # the row that held only the erased contact is gone
+    [row] = rows
+    assert list(row["keys"]) == [f"{run}-stays"] and row["record_count"] == 1
+    assert unpack(row["records"]) == [_record(run, "stays", 0)]
+    async with pool.acquire() as connection:
+        await drop_waiting(connection, f"{run}-stays")
+
+
+async def test_the_migration_carries_waiting_records_over_and_back(stack: RealStack) -> None:
+    url = with_database(stack.database_url, f"dripline_outbox_{uuid.uuid4().hex[:8]}")
+    await ensure_database(url)
+    settings = stack.settings(CommonSettings, database_url=url)
+    try:
+        await asyncio.to_thread(upgrade, settings, "0001")
+        connection = await asyncpg.connect(url)
+        try:
+            for sequence, value in enumerate([b'{"seq":0}', None, b'{"seq":2}']):
+                await connection.execute(
+                    "INSERT INTO outbox (topic, key, value, headers) VALUES ($1, $2, $3, $4::jsonb)",
+                    EVENTS.name,
+                    f"k{sequence % 2}",
+                    value,
+                    orjson.dumps([["schema", "Test"], ["n", str(sequence)]]).decode(),
+                )
+            await asyncio.to_thread(upgrade, settings)
+            [row] = await connection.fetch("SELECT keys, record_count, records FROM outbox")
+            assert list(row["keys"]) == ["k0", "k1"] and row["record_count"] == 3
+            assert unpack(row["records"]) == [
+                OutgoingRecord(EVENTS, "k0", b'{"seq":0}', [("schema", b"Test"), ("n", b"0")]),
+                OutgoingRecord(EVENTS, "k1", None, [("schema", b"Test"), ("n", b"1")]),
+                OutgoingRecord(EVENTS, "k0", b'{"seq":2}', [("schema", b"Test"), ("n", b"2")]),
+            ]
+
+            await asyncio.to_thread(command.downgrade, alembic_config(settings), f"{REVISION}-1")
+            old = await connection.fetch("SELECT topic, key, value, headers FROM outbox ORDER BY id")
+            assert [(row["topic"], row["key"], row["value"]) for row in old] == [
+                (EVENTS.name, "k0", b'{"seq":0}'),
+                (EVENTS.name, "k1", None),
+                (EVENTS.name, "k0", b'{"seq":2}'),
+            ]
+            assert orjson.loads(old[2]["headers"]) == [["schema", "Test"], ["n", "2"]]
+        finally:
+            await connection.close()
+    finally:
+        await drop_database(url)
