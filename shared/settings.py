@@ -108,6 +108,16 @@ class SchedulerSettings(CommonSettings):
     scheduler_intake: bool = Field(
         default=True, description="Run the intake consumer in this process (off: a timer and relay worker only)."
     )
+    scheduler_timers: bool = Field(
+        default=True,
+        description="Run the timer loop in this process. The outbox relay runs wherever intake or timers run; "
+        "with both off, only the analytics fold (if on) and the API remain.",
+    )
+    scheduler_analytics: bool | None = Field(
+        default=None,
+        description="Run the analytics fold in this process. Unset: where intake runs. For a fold-only process "
+        "set intake and timers off and this on, and set it off on the other replicas.",
+    )
     analytics_fetch_max_wait_ms: int = Field(
         default=250,
         ge=1,

@@ -44,6 +44,7 @@ CLUSTER_VALUES: dict[str, str] = {
     "tracker_public_url": "https://links.dripline.example",
     "smtp_host": "smtp.dripline.example",
     "smtp_port": "587",
+    "scheduler_analytics": "false",  # the dripline-analytics Deployment runs the fold (workloads.ANALYTICS)
     **{f"{service}_host": "0.0.0.0" for service in SERVICE_SETTINGS},
 }
 

@@ -1,13 +1,14 @@
-"""The four services and the migration job as Kubernetes objects, all built from one pod template.
+"""The four services, the analytics fold and the migration job as Kubernetes objects, from one pod template.
 
 Every workload runs the same image; the first argument picks what it runs (see docker/entrypoint.sh).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
-from deploy.manifests.config import SERVICE_SETTINGS, container_env, settings_of
+from deploy.manifests.config import SERVICE_SETTINGS, config_value, container_env, env_name, settings_of
 from shared.settings import CommonSettings
 
 IMAGE = "dripline"
@@ -18,6 +19,31 @@ FIXED_REPLICAS = 2
 # Endpoints take a moment to drop a terminating pod; keep serving meanwhile, then shut down.
 PRE_STOP_SECONDS = 5
 GRACE_SECONDS = int(CommonSettings.model_fields["shutdown_grace_seconds"].default) + PRE_STOP_SECONDS + 10
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A Deployment with its Service and disruption budget: a service, in the shape its own settings give it."""
+
+    component: str
+    service: str
+    replicas: int = FIXED_REPLICAS
+    settings: dict[str, object] = field(default_factory=dict)  # set on these pods, over the ConfigMaps
+
+    def env(self) -> list[dict[str, Any]]:
+        fields = SERVICE_SETTINGS[self.service].model_fields
+        return [{"name": env_name(name, fields[name]), "value": config_value(v)} for name, v in self.settings.items()]
+
+
+# A scheduler that runs only the analytics fold (a consumer group of its own), so it scales apart from
+# the others; the scheduler ConfigMap turns the fold off everywhere else (config.CLUSTER_VALUES).
+ANALYTICS = Workload(
+    "analytics",
+    "scheduler",
+    replicas=1,
+    settings={"scheduler_intake": False, "scheduler_timers": False, "scheduler_analytics": True},
+)
+WORKLOADS = (*(Workload(name, name) for name in SERVICE_SETTINGS), ANALYTICS)
 
 
 def labels(component: str) -> dict[str, str]:
@@ -91,10 +117,12 @@ def _spread(service: str) -> list[dict[str, Any]]:
     ]
 
 
-def deployment(service: str) -> dict[str, Any]:
+def deployment(workload: Workload) -> dict[str, Any]:
+    service, component = workload.service, workload.component
     port = port_of(service)
-    container = _container(service, [service], SERVICE_SETTINGS[service], service)
+    container = _container(component, [service], SERVICE_SETTINGS[service], service)
     container |= {
+        "env": sorted(container["env"] + workload.env(), key=lambda entry: str(entry["name"])),
         "ports": [{"name": "http", "containerPort": port, "protocol": "TCP"}],
         "resources": _resources("100m", "256Mi", "1", "512Mi"),
         "startupProbe": _probe("/healthz", period=2, failures=30),
@@ -106,11 +134,11 @@ def deployment(service: str) -> dict[str, Any]:
     wait = _container("wait-for-schema", ["wait-for-schema"], CommonSettings, None)
     spec: dict[str, Any] = {
         "revisionHistoryLimit": 5,
-        "selector": {"matchLabels": labels(service)},
+        "selector": {"matchLabels": labels(component)},
         "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0}},
         "template": {
             "metadata": {
-                "labels": labels(service),
+                "labels": labels(component),
                 "annotations": {
                     "prometheus.io/scrape": "true",
                     "prometheus.io/port": str(port),
@@ -118,12 +146,12 @@ def deployment(service: str) -> dict[str, Any]:
                 },
             },
             "spec": _pod_spec([container], [wait])
-            | {"terminationGracePeriodSeconds": GRACE_SECONDS, "topologySpreadConstraints": _spread(service)},
+            | {"terminationGracePeriodSeconds": GRACE_SECONDS, "topologySpreadConstraints": _spread(component)},
         },
     }
-    if service not in AUTOSCALED:
-        spec = {"replicas": FIXED_REPLICAS, **spec}  # the HPA owns the count of the others
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": _meta(service), "spec": spec}
+    if component not in AUTOSCALED:
+        spec = {"replicas": workload.replicas, **spec}  # the HPA owns the count of the others
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": _meta(component), "spec": spec}
 
 
 def _probe(path: str, *, period: int, failures: int) -> dict[str, Any]:
@@ -139,15 +167,16 @@ def _meta(component: str) -> dict[str, Any]:
     return {"name": f"dripline-{component}", "labels": labels(component)}
 
 
-def service(name: str) -> dict[str, Any]:
+def service(workload: Workload) -> dict[str, Any]:
+    port = port_of(workload.service)
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": _meta(name),
+        "metadata": _meta(workload.component),
         "spec": {
             "type": "ClusterIP",
-            "selector": labels(name),
-            "ports": [{"name": "http", "port": port_of(name), "targetPort": "http", "protocol": "TCP"}],
+            "selector": labels(workload.component),
+            "ports": [{"name": "http", "port": port, "targetPort": "http", "protocol": "TCP"}],
         },
     }
 
@@ -180,6 +209,6 @@ def job(command: str) -> dict[str, Any]:
 
 def workloads() -> list[dict[str, Any]]:
     objects: list[dict[str, Any]] = [job("migrate")]
-    for name in SERVICE_SETTINGS:
-        objects += [deployment(name), service(name), disruption_budget(name)]
+    for workload in WORKLOADS:
+        objects += [deployment(workload), service(workload), disruption_budget(workload.component)]
     return objects

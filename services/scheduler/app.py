@@ -1,7 +1,8 @@
 """The scheduler service: publishes flows and moves each contact through them, durably.
 
-Intake (a consumer of shop events, profiles, engagement and bounces), a timer loop and an outbox
-relay run inside the process; the HTTP API publishes and operates flows.
+Intake (a consumer of shop events, profiles, engagement and bounces), a timer loop, an outbox relay
+and the analytics fold run inside the process, each where its settings say (`Duties`); the HTTP API
+publishes and operates flows.
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
 """The running scheduler: intake consumer, timer loop and outbox relay, started and stopped in order.
 
+Which of them this process runs is its `Duties` (a fold-only process runs none of them).
+
 Stop order matters: the consumer finishes its batch and commits offsets, the timer loop finishes its
 batch, and only then does the relay flush what they wrote, before the shell closes producer and pool.
 """
@@ -7,11 +9,12 @@ batch, and only then does the relay flush what they wrote, before the shell clos
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import structlog
 
 from services.scheduler.adapters.flows import FlowCatalog
+from services.scheduler.duties import Duties
 from services.scheduler.intake import CONSUMER, TOPICS, Intake
 from services.scheduler.journeys import Journeys
 from services.scheduler.timers import TimerLoop
@@ -32,6 +35,7 @@ class Scheduler:
     relay: OutboxRelay
     timers: TimerLoop
     intake: Intake
+    duties: Duties
     consumer: ConsumerLoop | None = None
     _consuming: asyncio.Task[None] | None = field(default=None, repr=False)
     _stopping: bool = False
@@ -56,9 +60,12 @@ class Scheduler:
                 await asyncio.sleep(1.0)
 
     def start(self, resources: Resources) -> None:
-        self.relay.start()
-        self.timers.start()
-        if self.settings.scheduler_intake:
+        log.info("scheduler.duties", **asdict(self.duties))
+        if self.duties.relay:
+            self.relay.start()
+        if self.duties.timers:
+            self.timers.start()
+        if self.duties.intake:
             self._consuming = asyncio.create_task(self._consume(resources), name="scheduler-intake")
 
     @property
@@ -91,4 +98,4 @@ def build_scheduler(settings: SchedulerSettings, resources: Resources, clock: Cl
     journeys = Journeys(settings)
     timers = TimerLoop(units, journeys, settings)
     units.on_timer = timers.wake
-    return Scheduler(settings, units, journeys, relay, timers, Intake(units, journeys))
+    return Scheduler(settings, units, journeys, relay, timers, Intake(units, journeys), Duties.of(settings))

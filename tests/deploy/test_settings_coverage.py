@@ -12,6 +12,7 @@ from pydantic import SecretStr
 
 from deploy.generate import stale
 from deploy.manifests.config import LOCAL_ONLY, SECRET_NAME, SERVICE_SETTINGS, env_name, is_secret, secret_keys
+from deploy.manifests.workloads import WORKLOADS
 from shared.settings import CommonSettings, SenderSettings
 from tests.deploy.conftest import OVERLAYS, Manifest, by_kind
 
@@ -46,16 +47,16 @@ def test_generated_manifests_are_current() -> None:
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
-@pytest.mark.parametrize("service", sorted(SERVICE_SETTINGS))
+@pytest.mark.parametrize(("workload", "service"), [(w.component, w.service) for w in WORKLOADS])
 def test_every_service_setting_reaches_the_service(
-    rendered: dict[str, list[Manifest]], overlay: str, service: str
+    rendered: dict[str, list[Manifest]], overlay: str, workload: str, service: str
 ) -> None:
     config_maps = by_kind(rendered[overlay], "ConfigMap")
-    pod = by_kind(rendered[overlay], "Deployment")[f"dripline-{service}"]["spec"]["template"]["spec"]
-    [container] = [c for c in pod["containers"] if c["name"] == service]
+    pod = by_kind(rendered[overlay], "Deployment")[f"dripline-{workload}"]["spec"]["template"]["spec"]
+    [container] = [c for c in pod["containers"] if c["name"] == workload]
     missing = uncovered(SERVICE_SETTINGS[service], container, config_maps)
     assert not missing, (
-        f"the {service} Deployment does not provide {', '.join(missing)}: run `python -m deploy.generate` "
+        f"the {workload} Deployment does not provide {', '.join(missing)}: run `python -m deploy.generate` "
         "(SecretStr fields become keys of the dripline-secrets Secret; document them in deploy/README.md)"
     )
 

@@ -7,8 +7,8 @@ import pytest
 from shared.contract.topics import CONTACTS, EVERY_TOPIC
 from tests.deploy.conftest import OVERLAYS, Manifest, by_kind
 
-# Scheduler and sender consume by contact id: a replica beyond the partition count sits idle.
-PARTITIONED_CONSUMERS = ("dripline-scheduler", "dripline-sender")
+# Scheduler, sender and the analytics fold consume by contact id: a replica beyond the partition count sits idle.
+PARTITIONED_CONSUMERS = ("dripline-scheduler", "dripline-sender", "dripline-analytics")
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

@@ -7,9 +7,13 @@ from urllib.parse import urlparse
 import pytest
 
 from deploy.manifests.workloads import PRE_STOP_SECONDS
+from services.scheduler.duties import Duties
+from shared.settings import SchedulerSettings
 from tests.deploy.conftest import OVERLAYS, Manifest, by_kind
 
 SERVICES = ("ingest", "scheduler", "sender", "tracker")
+# Deployment → the service its pods run: the analytics fold runs in a scheduler of its own.
+DEPLOYMENTS = {**{name: name for name in SERVICES}, "analytics": "scheduler"}
 PUBLIC = ("ingest", "tracker")
 
 
@@ -24,12 +28,12 @@ def config(objects: list[Manifest], service: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize(("workload", "service"), DEPLOYMENTS.items())
 def test_service_listens_where_probes_metrics_and_service_point(
-    rendered: dict[str, list[Manifest]], overlay: str, service: str
+    rendered: dict[str, list[Manifest]], overlay: str, workload: str, service: str
 ) -> None:
     objects = rendered[overlay]
-    deployment = by_kind(objects, "Deployment")[f"dripline-{service}"]
+    deployment = by_kind(objects, "Deployment")[f"dripline-{workload}"]
     container = main_container(deployment)
     settings = config(objects, service)
     [port] = container["ports"]
@@ -47,8 +51,27 @@ def test_service_listens_where_probes_metrics_and_service_point(
         "prometheus.io/port": str(port["containerPort"]),
         "prometheus.io/path": "/metrics",
     }
-    [service_port] = by_kind(objects, "Service")[f"dripline-{service}"]["spec"]["ports"]
+    [service_port] = by_kind(objects, "Service")[f"dripline-{workload}"]["spec"]["ports"]
     assert (service_port["name"], service_port["targetPort"]) == ("http", "http")
+
+
+def duties(objects: list[Manifest], deployment: str) -> Duties:
+    """What the deployment's scheduler runs: its ConfigMaps' switches, under its own env values."""
+    container = main_container(by_kind(objects, "Deployment")[deployment])
+    config_maps = by_kind(objects, "ConfigMap")
+    env: dict[str, str] = {}
+    for source in container["envFrom"]:
+        env |= config_maps[source["configMapRef"]["name"]]["data"]
+    env |= {entry["name"]: entry["value"] for entry in container["env"] if "value" in entry}
+    switches = ("scheduler_intake", "scheduler_timers", "scheduler_analytics")
+    return Duties.of(SchedulerSettings.model_validate({name: env[f"DRIPLINE_{name.upper()}"] for name in switches}))
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_analytics_fold_runs_in_its_own_workload_only(rendered: dict[str, list[Manifest]], overlay: str) -> None:
+    objects = rendered[overlay]
+    assert duties(objects, "dripline-scheduler") == Duties(intake=True, timers=True, relay=True, analytics=False)
+    assert duties(objects, "dripline-analytics") == Duties(intake=False, timers=False, relay=False, analytics=True)
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -97,8 +120,8 @@ def test_services_start_after_migrations(rendered: dict[str, list[Manifest]], ov
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_only_ingest_and_tracker_are_public_and_autoscaled(rendered: dict[str, list[Manifest]], overlay: str) -> None:
     objects = rendered[overlay]
-    assert sorted(by_kind(objects, "Service")) == [f"dripline-{name}" for name in SERVICES]
-    assert sorted(by_kind(objects, "PodDisruptionBudget")) == [f"dripline-{name}" for name in SERVICES]
+    assert sorted(by_kind(objects, "Service")) == [f"dripline-{name}" for name in sorted(DEPLOYMENTS)]
+    assert sorted(by_kind(objects, "PodDisruptionBudget")) == [f"dripline-{name}" for name in sorted(DEPLOYMENTS)]
     backends = {
         path["backend"]["service"]["name"]
         for ingress in by_kind(objects, "Ingress").values()

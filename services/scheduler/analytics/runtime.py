@@ -1,4 +1,7 @@
-"""The analytics consumer inside the scheduler process: its own group, started and stopped by the app."""
+"""The analytics consumer inside a scheduler process: its own group, started and stopped by the app.
+
+It runs where intake runs unless `DRIPLINE_SCHEDULER_ANALYTICS` says otherwise (see `Duties`).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import structlog
 
 from services.scheduler.analytics.fold import CONSUMER, TOPICS, Fold
 from services.scheduler.analytics.reports import current_flow, declare_winners
+from services.scheduler.duties import Duties
 from shared.kafka.consumer import ConsumerLoop
 from shared.service import Resources
 from shared.settings import SchedulerSettings
@@ -96,10 +100,10 @@ Stop = Callable[[], Awaitable[None]]
 
 
 def analytics_hook(settings: SchedulerSettings) -> Callable[[Resources], Awaitable[Stop | None]]:
-    """A start hook: the analytics consumer runs where the scheduler's intake runs."""
+    """A start hook: the analytics consumer runs in the processes whose duties include it."""
 
     async def start(resources: Resources) -> Stop | None:
-        if not settings.scheduler_intake:
+        if not Duties.of(settings).analytics:
             return None
         analytics = Analytics(settings, resources)
         resources.extras["analytics"] = analytics
