@@ -108,9 +108,19 @@ async def erase_contact(
 
 
 async def is_suppressed(connection: asyncpg.Connection | asyncpg.Pool, workspace_id: str, email: str) -> bool:
-    row = await connection.fetchval(
-        "SELECT 1 FROM suppressions WHERE workspace_id = $1 AND address_hash = $2 AND scope = 'all'",
+    return bool(await suppressed_among(connection, workspace_id, [identifier_hash(workspace_id, "email", email)]))
+
+
+async def suppressed_among(
+    connection: asyncpg.Connection | asyncpg.Pool, workspace_id: str, address_hashes: list[bytes]
+) -> set[bytes]:
+    """Which of these hashed addresses must never be mailed (erased or hard-bounced): one query for a whole list."""
+    if not address_hashes:
+        return set()
+    rows = await connection.fetch(
+        "SELECT address_hash FROM suppressions WHERE workspace_id = $1 AND address_hash = ANY($2::bytea[]) "
+        "AND scope = 'all'",
         workspace_id,
-        identifier_hash(workspace_id, "email", email),
+        address_hashes,
     )
-    return row is not None
+    return {bytes(row["address_hash"]) for row in rows}

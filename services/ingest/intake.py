@@ -22,7 +22,7 @@ from services.ingest.adapters.group_commit import GroupCommit
 from services.ingest.adapters.identities import KnownContacts
 from services.ingest.domain.confirmation import DEFAULT_TEMPLATE, confirmation_request
 from services.ingest.domain.consent import double_opt_in_rule, signup_consent
-from services.ingest.domain.identity_claims import ContactWanted
+from services.ingest.domain.identity_claims import ContactWanted, Identification
 from services.ingest.domain.profile import carries_profile, identifiers_of, profile_update
 from services.ingest.domain.records import EventRecords, contact_record
 from services.ingest.domain.requests import AnyEventIn, ContactRef, SignupIn
@@ -176,20 +176,35 @@ class Intake:
 
     async def identify(self, workspace_id: str, ref: ContactRef) -> tuple[str, dict[str, object]]:
         """Set who a contact is; publishes the full profile even when nothing changed (an explicit call)."""
+        [written] = await self.identify_all(workspace_id, [Identification(ref, new_id())])
+        return written.contact_id, written.profile or {}
+
+    async def identify_all(self, workspace_id: str, calls: Sequence[Identification]) -> list[ContactUpdated]:
+        """Many identify calls in one grouped write (consent included), their profiles published with one wait.
+
+        Calls about one person resolve to one contact, each merging its profile over the calls before it.
+        """
+        if not calls:
+            return []
         received_at = datetime.now(UTC)
-        contact, identifiers = self._wanted(workspace_id, ref)
-        update = ContactUpdate(workspace_id, new_id(), contact, profile_update(ref))
-        [written] = await self._write([(update, identifiers)])
-        profile = written.profile or {}
-        topic, record = contact_record(
-            profile,
-            workspace_id=workspace_id,
-            contact_id=written.contact_id,
-            change_id=new_id(),
-            received_at=received_at,
-        )
-        await self._producer.send_all([OutgoingRecord.of(topic, record)])
-        return written.contact_id, profile
+        updates = []
+        for call in calls:
+            contact, identifiers = self._wanted(workspace_id, call.contact)
+            update = ContactUpdate(workspace_id, call.event_id, contact, profile_update(call.contact), call.consent)
+            updates.append((update, identifiers))
+        written = await self._write(updates)
+        records = []
+        for outcome in written:
+            topic, record = contact_record(
+                outcome.profile or {},
+                workspace_id=workspace_id,
+                contact_id=outcome.contact_id,
+                change_id=new_id(),
+                received_at=received_at,
+            )
+            records.append(OutgoingRecord.of(topic, record))
+        await self._producer.send_all(records)
+        return written
 
     def _profile_record(
         self, workspace_id: str, profile: dict[str, Any], said: Said, received_at: datetime

@@ -10,6 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from services.ingest.domain.consent import ConsentOutcome
+from services.ingest.domain.requests import ContactRef
+
 # (workspace, kind, hash of the normalised value): how an identifier is stored.
 IdentityKey = tuple[str, str, bytes]
 
@@ -20,6 +23,18 @@ class ContactWanted:
 
     contact_id: str | None
     identities: Sequence[IdentityKey] = ()
+
+
+@dataclass(frozen=True)
+class Identification:
+    """An identify call: who the contact is, what we know about them and, for an imported row, their consent.
+
+    The event id makes the consent ledger write each entry once, however often the call is retried.
+    """
+
+    contact: ContactRef
+    event_id: str
+    consent: ConsentOutcome | None = None
 
 
 @dataclass(frozen=True)
