@@ -19,52 +19,57 @@ import structlog
 
 from shared.errors import Transient
 from shared.kafka.producer import OutgoingRecord, Producer
-from shared.outbox_frames import FrameError, keys_of, pack, unpack
+from shared.outbox_frames import FrameError, pack, pack_rows, unpack
 
 log = structlog.get_logger(__name__)
 
 # One relay at a time across replicas keeps records in outbox order on the broker.
 RELAY_LOCK = 0x6F7574626F78
 
-_INSERT = "INSERT INTO outbox (keys, record_count, records) VALUES ($1, $2, $3)"
+_INSERT = "INSERT INTO outbox (record_count, records) SELECT * FROM unnest($1::int[], $2::bytea[])"
 # From just past the last id relayed: starting at the table's head would walk the index entries
 # of every row deleted since the last vacuum, milliseconds per round when the outbox is busy.
-# Whole rows, as many as keep the round near `limit` records (always at least one row).
+# Whole rows, as many as keep the round near `$1` records (always at least one row); the count
+# is taken over ids and counts alone, so only the rows sent are read out.
 _CLAIM = """
-SELECT id, records FROM (
-    SELECT id, records, sum(record_count) OVER (ORDER BY id) - record_count AS before
+WITH counted AS (
+    SELECT id, sum(record_count) OVER (ORDER BY id) - record_count AS before
     FROM outbox WHERE id > $2 ORDER BY id LIMIT $1
-) waiting
-WHERE before < $1
+)
+SELECT id, records FROM outbox
+WHERE id > $2 AND id <= (SELECT max(id) FROM counted WHERE before < $1)
+ORDER BY id
 """
+# Rows whose bytes hold the key: the frames are decoded to be sure, so a false match costs nothing.
+_HOLDING = "SELECT id, records FROM outbox WHERE position(convert_to($1, 'UTF8') IN records) > 0 ORDER BY id FOR UPDATE"
 
 
 async def enqueue(connection: asyncpg.Connection, records: Sequence[OutgoingRecord]) -> None:
-    """Add records inside the caller's transaction, as one row; they reach the broker only if it commits."""
+    """Add records inside the caller's transaction, a few rows for all of them; they reach the broker
+    only if it commits."""
     if not records:
         return
-    await connection.execute(_INSERT, keys_of(records), len(records), pack(records))
+    rows = pack_rows(records)
+    await connection.execute(_INSERT, [count for count, _ in rows], [frame for _, frame in rows])
 
 
 async def drop_waiting(connection: asyncpg.Connection, key: str) -> int:
     """Take a key's records out of the rows still waiting (erasure); returns how many were taken.
 
     Rows hold many contacts' records, so a row is rewritten without this key's, or deleted when
-    nothing else is left in it.
+    nothing else is left in it. Erasure is rare and the outbox is short, so the rows are found by
+    searching their bytes.
     """
     dropped = 0
-    rows = await connection.fetch("SELECT id, records FROM outbox WHERE $1 = ANY(keys) FOR UPDATE", key)
-    for row in rows:
+    for row in await connection.fetch(_HOLDING, key):
         records = unpack(row["records"])
         kept = [record for record in records if record.key != key]
+        if len(kept) == len(records):
+            continue
         dropped += len(records) - len(kept)
         if kept:
             await connection.execute(
-                "UPDATE outbox SET keys = $2, record_count = $3, records = $4 WHERE id = $1",
-                row["id"],
-                keys_of(kept),
-                len(kept),
-                pack(kept),
+                "UPDATE outbox SET record_count = $2, records = $3 WHERE id = $1", row["id"], len(kept), pack(kept)
             )
         else:
             await connection.execute("DELETE FROM outbox WHERE id = $1", row["id"])

@@ -1,9 +1,9 @@
-"""The bytes of one outbox row: every record a transaction enqueued, framed back to back.
+"""The bytes of an outbox row: consecutive records a transaction enqueued, framed back to back.
 
-One row per transaction instead of one per record is what keeps the outbox cheap: a timer batch
-writes hundreds of records, and each row costs PostgreSQL a heap tuple, an index entry, a delete
-and a vacuum. The frame is plain length-prefixed binary, so values are kept byte for byte and a
-tombstone (no value) survives the trip.
+Many records per row instead of one is what keeps the outbox cheap: a timer batch writes hundreds
+of records, and each row costs PostgreSQL a heap tuple, an index entry, a delete and a vacuum.
+Rows are cut at a size that stays inline and uncompressed (`ROW_BYTES`). The frame is plain
+length-prefixed binary, so values are kept byte for byte and a tombstone (no value) survives.
 
 Layout, after a leading format byte (1): per record, four big-endian lengths (topic u8, key u16,
 value i32 with -1 for no value, headers u16), then those four fields. The headers field holds a
@@ -13,16 +13,19 @@ count (u8) and each header's name (u8 length) and value (u16 length).
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from shared.contract.topics import Topic, by_name
 from shared.kafka.codec import Headers
 from shared.kafka.producer import OutgoingRecord
 
-__all__ = ["FrameError", "keys_of", "pack", "unpack"]
+__all__ = ["ROW_BYTES", "FrameError", "pack", "pack_rows", "unpack"]
 
 FORMAT = 1
 _FORMAT_BYTE = bytes([FORMAT])
+# A row this size stays inline in its heap page (the table's toast_tuple_target is 8160 bytes):
+# a bigger one would be compressed and cut into TOAST chunks, which cost more than the rows saved.
+ROW_BYTES = 7_600
 _NO_VALUE = -1
 _LENGTHS = struct.Struct("!BHiH")
 _COUNT = struct.Struct("!B")
@@ -34,7 +37,31 @@ class FrameError(ValueError):
 
 
 def pack(records: Sequence[OutgoingRecord]) -> bytes:
-    parts: list[bytes] = [_FORMAT_BYTE]
+    """One frame holding every record, in order."""
+    return b"".join([_FORMAT_BYTE, *_framed(records)])
+
+
+def pack_rows(records: Sequence[OutgoingRecord], max_bytes: int = ROW_BYTES) -> list[tuple[int, bytes]]:
+    """Consecutive records in frames of at most `max_bytes` (a bigger record gets a frame of its own),
+    each with its record count: the rows one transaction adds to the outbox."""
+    rows: list[tuple[int, bytes]] = []
+    parts: list[bytes] = []
+    size = count = 0
+    for record in _framed(records):
+        if count and size + len(record) > max_bytes - 1:
+            rows.append((count, b"".join([_FORMAT_BYTE, *parts])))
+            parts, size, count = [], 0, 0
+        parts.append(record)
+        size += len(record)
+        count += 1
+    if count:
+        rows.append((count, b"".join([_FORMAT_BYTE, *parts])))
+    return rows
+
+
+def _framed(records: Sequence[OutgoingRecord]) -> list[bytes]:
+    """Each record's bytes in the frame layout."""
+    framed_records: list[bytes] = []
     # Writers share one headers list per kind of record, so each distinct list is framed once.
     framed_headers: dict[int, tuple[Headers, bytes]] = {}
     for record in records:
@@ -48,10 +75,12 @@ def pack(records: Sequence[OutgoingRecord]) -> bytes:
         if len(topic) > 0xFF or len(key) > 0xFFFF:
             raise FrameError(f"topic or key too long to frame: {record.topic.name!r}, {len(key)} bytes of key")
         if value is None:
-            parts += (_LENGTHS.pack(len(topic), len(key), _NO_VALUE, len(headers)), topic, key, headers)
+            lengths = _LENGTHS.pack(len(topic), len(key), _NO_VALUE, len(headers))
+            framed_records.append(b"".join((lengths, topic, key, headers)))
         else:
-            parts += (_LENGTHS.pack(len(topic), len(key), len(value), len(headers)), topic, key, value, headers)
-    return b"".join(parts)
+            lengths = _LENGTHS.pack(len(topic), len(key), len(value), len(headers))
+            framed_records.append(b"".join((lengths, topic, key, value, headers)))
+    return framed_records
 
 
 def _pack_headers(headers: Headers) -> bytes:
@@ -116,8 +145,3 @@ def _unpack_headers(framed: bytes) -> Headers:
     if at != len(framed):
         raise FrameError("outbox frame: headers do not match their length")
     return headers
-
-
-def keys_of(records: Iterable[OutgoingRecord]) -> list[str]:
-    """The distinct keys in a row, in first-seen order: erasure finds a contact's rows by them."""
-    return list(dict.fromkeys(record.key for record in records))

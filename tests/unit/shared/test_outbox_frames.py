@@ -6,7 +6,7 @@ import pytest
 
 from shared.contract.topics import ENGAGEMENT, EVENTS, MESSAGES_REQUESTED
 from shared.kafka.producer import OutgoingRecord
-from shared.outbox_frames import FrameError, keys_of, pack, unpack
+from shared.outbox_frames import FrameError, pack, pack_rows, unpack
 
 SHARED_HEADERS = [("schema", b"MessageRequested"), ("schema-version", b"1")]
 
@@ -36,8 +36,24 @@ def test_an_empty_row_is_only_its_format_byte() -> None:
     assert unpack(pack([])) == []
 
 
-def test_keys_are_distinct_in_first_seen_order() -> None:
-    assert keys_of(_records()) == ["c-1", "kontakt-ø", "c-2", "c-3"]
+def test_rows_are_cut_at_the_size_given_and_hold_every_record_in_order() -> None:
+    records = [OutgoingRecord(EVENTS, f"c-{n}", b"x" * 300, SHARED_HEADERS) for n in range(100)]
+    rows = pack_rows(records, max_bytes=2_000)
+    assert len(rows) > 1
+    assert all(len(frame) <= 2_000 for _, frame in rows)
+    assert [record for _, frame in rows for record in unpack(frame)] == records
+    assert [count for count, _ in rows] == [len(unpack(frame)) for _, frame in rows]
+
+
+def test_a_record_bigger_than_a_row_gets_a_row_of_its_own() -> None:
+    small, big = (OutgoingRecord(EVENTS, "c", b"x" * size, []) for size in (10, 5_000))
+    rows = pack_rows([small, big, small], max_bytes=1_000)
+    assert [count for count, _ in rows] == [1, 1, 1]
+    assert [unpack(frame) for _, frame in rows] == [[small], [big], [small]]
+
+
+def test_no_records_make_no_rows() -> None:
+    assert pack_rows([]) == []
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,9 @@
-"""Outbox: one row per transaction, its records framed together (`shared/outbox_frames.py`).
+"""Outbox: a transaction's records framed together (`shared/outbox_frames.py`), in rows that stay inline.
 
 A row per record cost PostgreSQL a tuple, an index entry, a delete and a vacuum for every record;
-a timer batch writes hundreds. Records waiting in the old table are carried over in their order.
+a timer batch writes hundreds. Frames are cut at about 7.6 kB and kept uncompressed in the heap page
+(storage external, toast_tuple_target 8160): one big compressed row cost more than the rows it saved.
+Records waiting in the old table are carried over in their order.
 
 Revision ID: 0009_outbox_rows_per_transaction
 Revises: 0001
@@ -13,11 +15,11 @@ from __future__ import annotations
 import orjson
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import JSONB
 
 from shared.contract.topics import by_name
 from shared.kafka.producer import OutgoingRecord
-from shared.outbox_frames import keys_of, pack, unpack
+from shared.outbox_frames import pack_rows, unpack
 
 revision = "0009_outbox_rows_per_transaction"
 down_revision = "0001"
@@ -25,7 +27,6 @@ branch_labels = None
 depends_on = None
 
 NOW = sa.text("now()")
-_CARRIED_PER_ROW = 500
 
 
 def upgrade() -> None:
@@ -44,16 +45,16 @@ def upgrade() -> None:
     op.create_table(
         "outbox",
         sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-        sa.Column("keys", ARRAY(sa.Text), nullable=False),
         sa.Column("record_count", sa.Integer, nullable=False),
         sa.Column("records", sa.LargeBinary, nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=NOW),
     )
-    for start in range(0, len(waiting), _CARRIED_PER_ROW):
-        chunk = waiting[start : start + _CARRIED_PER_ROW]
+    op.execute("ALTER TABLE outbox ALTER COLUMN records SET STORAGE EXTERNAL")
+    op.execute("ALTER TABLE outbox SET (toast_tuple_target = 8160)")
+    for count, frame in pack_rows(waiting):
         bind.execute(
-            sa.text("INSERT INTO outbox (keys, record_count, records) VALUES (:keys, :count, :records)"),
-            {"keys": keys_of(chunk), "count": len(chunk), "records": pack(chunk)},
+            sa.text("INSERT INTO outbox (record_count, records) VALUES (:count, :records)"),
+            {"count": count, "records": frame},
         )
 
 
