@@ -45,31 +45,34 @@ async def test_a_transactions_records_share_a_row_relayed_in_order_in_bounded_ro
     producer = Producer(stack.settings(CommonSettings))
     await producer.start()
     try:
-        relay = OutboxRelay(pool, producer, batch_size=2)
-        await _drain(relay)
-        async with pool.acquire() as connection, connection.transaction():
-            await enqueue(connection, [_record(run, "a", 0), _record(run, "a", 1), _record(run, "b", 0)])
-        async with pool.acquire() as connection, connection.transaction():
-            await enqueue(connection, [_record(run, "a", 2), _record(run, "b", 1)])
+        await _drain(OutboxRelay(pool, producer))
+        for records in (
+            [_record(run, "a", 0), _record(run, "a", 1), _record(run, "b", 0)],
+            [_record(run, "a", 2), _record(run, "b", 1)],
+            [_record(run, "a", 3), _record(run, "b", 2)],
+        ):
+            async with pool.acquire() as connection, connection.transaction():
+                await enqueue(connection, records)
         assert [row["record_count"] for row in await pool.fetch("SELECT record_count FROM outbox ORDER BY id")] == [
             3,
             2,
+            2,
         ]
 
-        # A round takes whole rows while fewer than batch_size records are taken: 3, then 2.
-        assert await relay.relay_once() == 3
-        assert await relay.relay_once() == 2
-        assert await relay.relay_once() == 0
+        # Rounds take whole rows, as many as the last round's records per row say make about
+        # batch_size (4) records: one row of 3, then one row (4 / 3 per row), then two rows (4 / 2).
+        relay = OutboxRelay(pool, producer, batch_size=4)
+        assert [await relay.relay_once() for _ in range(4)] == [3, 2, 2, 0]
         assert await pool.fetchval("SELECT count(*) FROM outbox") == 0
     finally:
         await producer.stop()
 
-    found = await read_topic(stack, EVENTS, count=5, where=lambda record: record.get("run") == run)
+    found = await read_topic(stack, EVENTS, count=7, where=lambda record: record.get("run") == run)
     by_key: dict[str, list[int]] = {}
     for record in found:
         assert record["__headers__"] == {"schema": "Test", "seq": str(record["seq"])}
         by_key.setdefault(record["__key__"], []).append(record["seq"])
-    assert by_key == {f"{run}-a": [0, 1, 2], f"{run}-b": [0, 1]}
+    assert by_key == {f"{run}-a": [0, 1, 2, 3], f"{run}-b": [0, 1, 2]}
 
 
 async def test_a_big_transaction_is_cut_into_rows_kept_inline_and_uncompressed(pool: asyncpg.Pool) -> None:
