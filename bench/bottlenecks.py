@@ -17,11 +17,11 @@ class Bottleneck:
 
 BOTTLENECKS = {
     "ingest-single": Bottleneck(
-        "the ingest process's one core: at about 9k requests/s with 64 connections, p99 is queueing for "
-        "the event loop (mean wait ≈ 64 / throughput). Per request the CPU is split between uvicorn's HTTP "
-        "handling, validation and the client's produce requests; event posts already skip FastAPI's stack "
-        "and the producer merges concurrent records into one batch per partition. Under other load on the "
-        "machine the p99 rises, as does the FastAPI-validate baseline's",
+        "the ingest process's one core: at about 9k requests/s with 64 connections, p99 is queueing for the "
+        "event loop (mean wait ≈ 64 / throughput). Per request the CPU is split between uvicorn's HTTP "
+        "handling, validation and the client's produce requests; event posts already skip FastAPI's stack and "
+        "the producer merges concurrent records into one batch per partition. Under other load on the machine "
+        "the p99 rises, as does the FastAPI-validate baseline's",
         ("ingest-single-ingest.svg",),
     ),
     "ingest-batch": Bottleneck(
@@ -35,60 +35,69 @@ BOTTLENECKS = {
         "the scheduler process's CPU (one core): of its samples about half are the intake transaction "
         "(engine, working-set reads by key, the batch's statements, records written as bytes), about a fifth "
         "the analytics fold consuming the same topics in the same process, and the rest the consumer client "
-        "and the relay. Running the analytics fold in a process of its own, or more scheduler replicas "
-        "(intake scales with partitions), is the next step",
+        "and the relay. More scheduler replicas raise it (intake scales with partitions), and the fold can "
+        "run in a process of its own (`DRIPLINE_SCHEDULER_ANALYTICS`, as the Kubernetes base does); on these "
+        "two cores that process competes with PostgreSQL for the other core, so the bench keeps `make run`'s "
+        "single process",
         ("scheduler-intake-scheduler.svg",),
     ),
     "scheduler-timers": Bottleneck(
-        "the scheduler process's one core (0.8 of a core while draining in the default run, PostgreSQL 0.5 on "
-        "the other): per fire about 160 µs of the process's CPU, of which about 110 µs is the timer loop "
-        "(claim, engine, the state's JSON, the records' bytes, the batch's statements) and the rest the relay "
-        "and the analytics fold handling the three records each fire writes; and about 100 µs of PostgreSQL: "
-        "the enrollment's state (about 350 bytes) rewritten in a table of a million rows, a ledger row, "
-        "three outbox rows written, read and deleted. "
-        "The raw claim loop only deletes, which is why it drains forty times faster. Since the last run: "
-        "records are written straight to bytes, a batch's enrollments and timers are one statement each, "
-        "states keep only what the columns do not, reads go by key (PostgreSQL had hashed whole tables per "
-        "batch) and the relay reads on from the last id it sent. A timer-only replica beside the scheduler "
-        "raises the drain about 1.6× on these two cores (the `dripline-2-processes` row), and the steady "
-        "run's lateness follows the drain rate: 10,000 due/s is more than one process fires. 20,000 fires/s "
-        "would take about 50 µs per fire in the process and fewer rows per fire (one outbox row per "
-        "transaction instead of three)",
+        "the scheduler process's one core (0.8 of a core while draining, PostgreSQL 0.4 on the other): per "
+        "fire about 190 µs of the process's CPU and 95 µs of PostgreSQL's on this run's machine. In the "
+        "process's samples the engine's step and its records are about a fifth, the batch's reads by key "
+        "(enrollments, contacts, history, sends) about a sixth, the analytics fold (consuming the three "
+        "records each fire writes, in the same process) about a sixth, the batch's writes and commit a tenth, "
+        "and asyncpg's protocol and the event loop most of the rest. PostgreSQL's statement time per fire "
+        "(pg_stat_statements over the stage): the message's ledger row about 21 µs, the enrollment's state "
+        "rewritten in a table of a million rows 21 µs, the reads by key about 30 µs, the outbox 18 µs (a "
+        "transaction's records now share rows of at most 7.6 kB, inline and uncompressed: measured alone, a "
+        "row per record cost PostgreSQL about 12 µs per record written, read and deleted, shared rows about 4 "
+        "µs, and one compressed row per transaction about 6 µs), the claim 7 µs. The raw claim loop only "
+        "deletes, which is why it drains forty times faster. A timer-only replica beside the scheduler raises "
+        "the drain 1.6–1.9× on these two cores (the `dripline-2-processes` row), and the steady run's "
+        "lateness follows the drain rate: 10,000 due/s is more than one process fires. 20,000 fires/s is 50 "
+        "µs of a core per fire, all processes together: PostgreSQL alone spends more than that, so it takes "
+        "more cores (more scheduler replicas, PostgreSQL on its own machine) or less database work per fire",
         ("scheduler-timers-drain.svg", "scheduler-timers-steady.svg"),
     ),
     "sender": Bottleneck(
-        "the sender process's one core. The inbox is a bare aiosmtpd sink now (it used to parse every mail, "
-        "which made the sink the limit for both), so the raw loop, at about 0.5 ms of CPU per message, runs "
-        "near the sink's pace while the sender spends about 1.3 ms per message: the same SMTP client work as "
-        "the raw loop, rendering and MIME (about 0.45 ms: Liquid, quoted-printable encoding, headers), and "
-        "the ledger statements, status publish and consumer for each chunk. One process therefore reaches "
-        "about 0.4 of a loop that only sends pre-rendered bytes. What raises it: sender replicas (the "
-        "consumer group spreads partitions, each replica with its own connections), rendering off the "
-        "event loop's core, and 8BITMIME bodies where the relay offers it (quoted-printable encoding is "
-        "about 0.1 ms of a message)",
+        "the sender process's one core, and for rendering alone the core's speed. The inbox is a bare "
+        "aiosmtpd sink, so the raw loop, at about 0.5 ms of CPU per message, runs near the sink's pace while "
+        "the sender spends about 1.5 ms per message: the same SMTP client work as the raw loop (aiosmtplib's "
+        "line-ending and dot-stuffing regexes over the whole message and the socket write are a quarter of "
+        "the sender's samples), rendering and MIME, and the ledger statements, status publish and consumer "
+        "for each chunk. One process therefore reaches about 0.4 of a loop that only sends pre-rendered "
+        "bytes. Rendering alone measured 3,733 messages/s here against 5,313 in the previous run: this run's "
+        "machine is slower per core (the unchanged render code of the previous commit measured 4,000–4,085/s "
+        "on it, three runs, and token checks 200k/s against 240k/s), and a render is two Liquid passes over "
+        "the body (the HTML and the text version compiled from it) plus a signed token per link. What raises "
+        "them: sender replicas (the consumer group spreads partitions, each replica with its own "
+        "connections), rendering off the event loop's core, 8BITMIME bodies where the relay offers it "
+        "(quoted-printable is about 0.1 ms of a message) and a faster core",
         ("sender-sender.svg",),
     ),
     "tracker": Bottleneck(
         "the tracker process's one core. Opens and clicks are answered in front of FastAPI (no middleware, "
-        "records written straight to bytes, tokens verified with pre-keyed HMAC halves, about 4 µs). Most "
-        "of a hit's CPU is uvicorn's own request handling and its socket writes: every write wakes the load "
-        "generator, which is dear on this VM, and the bare app pays the same per write, so bare-open (two "
-        "writes) runs slower than bare-click (one). The Kafka client costs about 5 µs per hit (a future per "
-        "record; one client batch per flush measured 2 µs, too little to change the ratio). Clicks sit "
-        "near the 0.4 line because the bare click is one write with no token to check; more tracker "
-        "processes behind the load balancer raise both",
+        "records written straight to bytes, tokens verified with pre-keyed HMAC halves); measured in-process "
+        "Dripline's own code is about 12 µs of an open and 15 µs of a click, of about 65 µs a hit costs the "
+        "process, so even with none of it one process would stay under 20,000/s on this machine. The rest is "
+        "uvicorn's request handling and its socket writes (every write wakes the load generator, which is "
+        "dear on this VM; the bare app pays the same per write) and the Kafka client, about 5 µs per hit. "
+        "This run's machine is slower per core than the previous run's (token checks 200k/s against 240k/s) "
+        "while the bare endpoints, mostly C, ran as fast, which is why the ratios fell from 0.47 and 0.38. "
+        "More tracker processes behind the load balancer raise both",
         ("tracker-tracker.svg",),
     ),
     "e2e": Bottleneck(
-        "at 1,000/s the machine's CPU: a sign-up costs about 3.3 ms of CPU summed over every program "
+        "at 1,000/s the machine's CPU: a sign-up costs about 3.2 ms of CPU summed over every program "
         "(PostgreSQL, scheduler, sender, ingest, the inbox, the broker and the load generator), so 1,000/s "
-        "needs more than three cores and these two deliver about 590 emails/s while the backlog grows. "
-        "Ingest is no longer the limit: a brand-new sign-up is one statement, and it answers the full "
-        "1,000/s. With nothing queued (the 50/s row) a sign-up reaches SMTP in about 30 ms: a few ms in "
-        "ingest, then the scheduler hop and the sender hop, each including the embedded broker's fetch wait "
-        "(it holds a fetch for the whole DRIPLINE_KAFKA_FETCH_MAX_WAIT_MS, 20 ms, even when records "
-        "arrive; Apache Kafka answers at once). At 200/s the per-sign-up CPU is still high (work is "
-        "batched less), so both cores are nearly busy and records queue briefly",
+        "needs more than three cores and these two deliver about 600 emails/s while the backlog grows. Ingest "
+        "is not the limit: it answers the full 1,000/s. With nothing queued (the 50/s row) a sign-up reaches "
+        "SMTP in about 30–35 ms: a few ms in ingest, then the scheduler hop and the sender hop, each "
+        "including the embedded broker's fetch wait (it holds a fetch for the whole "
+        "DRIPLINE_KAFKA_FETCH_MAX_WAIT_MS, 20 ms, even when records arrive; Apache Kafka answers at once). At "
+        "200/s the per-sign-up CPU is still high (work is batched less), so both cores are nearly busy and "
+        "records queue briefly",
         ("e2e-scheduler.svg", "e2e-ingest.svg", "e2e-sender.svg"),
     ),
 }
