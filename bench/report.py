@@ -103,19 +103,25 @@ def markdown(data: dict[str, Any]) -> str:
         "is paired with a baseline measured in the same run, and their ratio is the headline.",
         "",
         summary_table(data),
-        *unqueued_line(data),
+        *light_load_lines(data),
         "",
     ]
     return "\n".join(head + [stage_section(stage) for stage in data["stages"]])
 
 
-def unqueued_line(data: dict[str, Any]) -> list[str]:
-    """The end-to-end latency with nothing queued (its first, lightest run), under the table."""
-    stage = next((stage for stage in data["stages"] if stage["name"] == "e2e"), None)
-    light = next((f for f in stage["figures"] if f["name"].startswith("dripline-")), None) if stage else None
-    if light is None or not light.get("latency"):
-        return []
-    return ["", f"End to end with nothing queued ({light['note']}): {_latency(light)}."]
+def light_load_lines(data: dict[str, Any]) -> list[str]:
+    """Latency when nothing queues, under the table: end to end at its lightest rate, and timers at
+    the rate one scheduler process keeps up with."""
+    lines = []
+    for stage_name, prefix, label in (
+        ("e2e", "dripline-", "End to end with nothing queued"),
+        ("scheduler-timers", "dripline-steady-", "Timers when one process keeps up"),
+    ):
+        stage = next((stage for stage in data["stages"] if stage["name"] == stage_name), None)
+        light = next((f for f in stage["figures"] if f["name"].startswith(prefix)), None) if stage else None
+        if light is not None and light.get("latency"):
+            lines.append(f"{label} ({light['note']}): {_latency(light)}.")
+    return ["", "\n\n".join(lines)] if lines else []
 
 
 def readme_section(data: dict[str, Any]) -> str:
@@ -128,7 +134,7 @@ def readme_section(data: dict[str, Any]) -> str:
             "method: [docs/benchmarks.md](docs/benchmarks.md).",
             "",
             summary_table(data),
-            *unqueued_line(data),
+            *light_load_lines(data),
             END,
         ]
     )

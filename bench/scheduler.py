@@ -143,17 +143,23 @@ async def timers(ctx: BenchContext) -> StageResult:
                 note="backlog drain by the scheduler and one timer-only replica (scale-out on the same two cores)",
             )
         )  # fmt: skip
-        ctx.progress.step(f"scheduler, timers due at {sizes.lateness_rate:,.0f}/s")
-        start = datetime.now(UTC) + timedelta(seconds=3)
-        due = [start + timedelta(seconds=n / sizes.lateness_rate) for n in range(steady)]
-        lateness, span, rss, _ = await _fire(ctx, connection, backlog, "tl", due)
-        result.figures.append(
-            Figure(
-                "dripline-steady", "dripline", len(lateness), span, "fires/s", Latency.of_seconds(lateness),
-                errors=steady - len(lateness), peak_rss_mib=rss,
-                note=f"{sizes.lateness_rate:,.0f} due/s; latency = lateness (fired − due)",
-            )
-        )  # fmt: skip
+        # At the target's rate (more than one process fires), then at a rate it keeps up with.
+        for name, prefix, rate in (
+            ("dripline-steady", "tl", sizes.lateness_rate),
+            (f"dripline-steady-{sizes.lateness_sustainable_rate:.0f}", "ts", sizes.lateness_sustainable_rate),
+        ):
+            ctx.progress.step(f"scheduler, timers due at {rate:,.0f}/s")
+            count = int(rate * sizes.lateness_seconds)
+            start = datetime.now(UTC) + timedelta(seconds=3)
+            due = [start + timedelta(seconds=n / rate) for n in range(count)]
+            lateness, span, rss, _ = await _fire(ctx, connection, backlog, prefix, due)
+            result.figures.append(
+                Figure(
+                    name, "dripline", len(lateness), span, "fires/s", Latency.of_seconds(lateness),
+                    errors=count - len(lateness), peak_rss_mib=rss,
+                    note=f"{rate:,.0f} due/s; latency = lateness (fired − due)",
+                )
+            )  # fmt: skip
         ctx.progress.done()
     finally:
         # The bench's own database: the backlog goes at once rather than row by row.
@@ -187,7 +193,9 @@ async def timers(ctx: BenchContext) -> StageResult:
     result.notes.append(
         f"{sizes.pending_timers:,} enrollments waiting on their step timer, due in 1–31 days (the engine's own "
         f"states, written with COPY); then {sizes.due_timers:,} due ones drained, and {steady:,} due at "
-        f"{sizes.lateness_rate:,.0f}/s for lateness (fired − due), by the real scheduler process."
+        f"{sizes.lateness_rate:,.0f}/s for lateness (fired − due), by the real scheduler process; the lateness "
+        f"target is judged at that rate, and a run at {sizes.lateness_sustainable_rate:,.0f}/s shows it "
+        "when one process keeps up."
     )
     return result
 

@@ -21,6 +21,7 @@ class Sizes:
     due_timers: int = 100_000
     lateness_rate: float = 10_000.0  # timers due per second in the lateness run
     lateness_seconds: float = 5.0
+    lateness_sustainable_rate: float = 2_000.0  # also: lateness when one process keeps up
     intake_events: int = 20_000
     sender_messages: int = 5_000
     smtp_connections: int = 4
@@ -63,6 +64,7 @@ TINY = Sizes(
     due_timers=200,
     lateness_rate=200.0,
     lateness_seconds=0.5,
+    lateness_sustainable_rate=100.0,
     intake_events=50,
     sender_messages=20,
     smtp_connections=2,

@@ -60,6 +60,21 @@ def test_the_readme_shows_the_end_to_end_latency_with_nothing_queued(tmp_path: P
     assert "End to end with nothing queued (50/s)" in (tmp_path / "RESULTS.md").read_text()
 
 
+def test_the_readme_shows_timer_lateness_when_one_process_keeps_up(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{BEGIN}\n{END}\n")
+    about = {"machine": machine(), "sizes": "tiny", "started_at": datetime.now(UTC).isoformat()}
+    lateness = Latency.of_seconds([0.002, 0.003, 0.018])
+    figures = [
+        Figure("dripline-steady", "dripline", 3, 1.0, "fires/s", Latency.of_seconds([1.0, 2.0, 3.0]), note="10k/s"),
+        Figure("dripline-steady-2000", "dripline", 3, 1.0, "fires/s", lateness, note="2,000 due/s"),
+    ]
+    write_reports([StageResult("scheduler-timers", "Scheduler, timers", figures)], about, tmp_path, readme, STAGE_NAMES)
+
+    assert "Timers when one process keeps up (2,000 due/s): p50 3.0 / p99 18.0 ms." in readme.read_text()
+    assert "End to end with nothing queued" not in readme.read_text()
+
+
 @pytest.mark.stack
 @pytest.mark.timeout(240)
 async def test_every_stage_runs_once_at_a_tiny_size() -> None:
