@@ -42,10 +42,10 @@ BOTTLENECKS = {
         ("scheduler-intake-scheduler.svg",),
     ),
     "scheduler-timers": Bottleneck(
-        "the scheduler process's one core (0.8 of a core while draining, PostgreSQL 0.4 on the other): per "
-        "fire about 190 µs of the process's CPU and 95 µs of PostgreSQL's on this run's machine. In the "
-        "process's samples the engine's step and its records are about a fifth, the batch's reads by key "
-        "(enrollments, contacts, history, sends) about a sixth, the analytics fold (consuming the three "
+        "the scheduler process's one core (0.8 of a core while draining, PostgreSQL 0.4–0.5 on the other): "
+        "per fire about 180–190 µs of the process's CPU and 95–110 µs of PostgreSQL's on this run's machine. "
+        "In the process's samples the engine's step and its records are about a fifth, the batch's reads by "
+        "key (enrollments, contacts, history, sends) about a sixth, the analytics fold (consuming the three "
         "records each fire writes, in the same process) about a sixth, the batch's writes and commit a tenth, "
         "and asyncpg's protocol and the event loop most of the rest. PostgreSQL's statement time per fire "
         "(pg_stat_statements over the stage): the message's ledger row about 21 µs, the enrollment's state "
@@ -55,25 +55,28 @@ BOTTLENECKS = {
         "µs, and one compressed row per transaction about 6 µs), the claim 7 µs. The raw claim loop only "
         "deletes, which is why it drains forty times faster. A timer-only replica beside the scheduler raises "
         "the drain 1.6–1.9× on these two cores (the `dripline-2-processes` row), and the steady run's "
-        "lateness follows the drain rate: 10,000 due/s is more than one process fires. 20,000 fires/s is 50 "
-        "µs of a core per fire, all processes together: PostgreSQL alone spends more than that, so it takes "
-        "more cores (more scheduler replicas, PostgreSQL on its own machine) or less database work per fire",
+        "lateness follows the drain rate: 10,000 due/s is more than one process fires, while at 2,000 due/s, "
+        "which it keeps up with, timers fire a few ms late (the `dripline-steady-2000` row). 20,000 fires/s "
+        "is 50 µs of a core per fire, all processes together: PostgreSQL alone spends more than that, so it "
+        "takes more cores (more scheduler replicas, PostgreSQL on its own machine) or less database work per "
+        "fire",
         ("scheduler-timers-drain.svg", "scheduler-timers-steady.svg"),
     ),
     "sender": Bottleneck(
         "the sender process's one core, and for rendering alone the core's speed. The inbox is a bare "
         "aiosmtpd sink, so the raw loop, at about 0.5 ms of CPU per message, runs near the sink's pace while "
-        "the sender spends about 1.5 ms per message: the same SMTP client work as the raw loop (aiosmtplib's "
+        "the sender spends about 1.6 ms per message: the same SMTP client work as the raw loop (aiosmtplib's "
         "line-ending and dot-stuffing regexes over the whole message and the socket write are a quarter of "
         "the sender's samples), rendering and MIME, and the ledger statements, status publish and consumer "
         "for each chunk. One process therefore reaches about 0.4 of a loop that only sends pre-rendered "
-        "bytes. Rendering alone measured 3,733 messages/s here against 5,313 in the previous run: this run's "
-        "machine is slower per core (the unchanged render code of the previous commit measured 4,000–4,085/s "
-        "on it, three runs, and token checks 200k/s against 240k/s), and a render is two Liquid passes over "
-        "the body (the HTML and the text version compiled from it) plus a signed token per link. What raises "
-        "them: sender replicas (the consumer group spreads partitions, each replica with its own "
-        "connections), rendering off the event loop's core, 8BITMIME bodies where the relay offers it "
-        "(quoted-printable is about 0.1 ms of a message) and a faster core",
+        "bytes. Rendering alone measured 3,700–3,900 messages/s on this run's machine against 5,313 in the "
+        "previous published run, made on another machine of this kind: this one is slower per core (the "
+        "unchanged render code of the previous commit measured 4,000–4,085/s on it, three runs, and token "
+        "checks 200k/s against 240k/s), and a render is two Liquid passes over the body (the HTML and the "
+        "text version compiled from it) plus a signed token per link. What raises them: sender replicas (the "
+        "consumer group spreads partitions, each replica with its own connections), rendering off the event "
+        "loop's core, 8BITMIME bodies where the relay offers it (quoted-printable is about 0.1 ms of a "
+        "message) and a faster core",
         ("sender-sender.svg",),
     ),
     "tracker": Bottleneck(
