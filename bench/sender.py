@@ -15,7 +15,7 @@ from bench.processes import ServiceProcess
 from bench.sizes import BenchContext
 from bench.stack import WORKSPACE
 from services.ingest.adapters.consent import record_consent
-from services.ingest.importer import import_consent
+from services.ingest.domain.imports import import_consent
 from services.sender.adapters.templates import TemplateStore
 from services.sender.domain.bench import EXAMPLE_TEMPLATE, render_rate
 from services.sender.domain.template import load_template

@@ -22,14 +22,10 @@ from services.ingest.domain.imports import (
     address_hashes,
     chunked,
     identification,
-    import_consent,
     plan_chunk,
 )
 from services.ingest.intake import Intake
 from shared.contact_data import suppressed_among
-
-# `import_consent` moved to the domain; it stays importable from here for existing callers.
-__all__ = ["ImportReport", "import_consent", "import_rows", "new_batch_id"]
 
 
 @dataclass
