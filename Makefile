@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint unit bench docs install clean browser
+.PHONY: run test lint unit bench docs install clean browser spamassassin
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,14 +19,20 @@ run: $(STAMP)
 	$(BIN)/dripline run
 
 ## Lint, type-check and run every test against a real broker and database.
-test: $(STAMP) lint browser
-	$(BIN)/python -m pytest -q -p no:cacheprovider; rc=$$?; \
+test: $(STAMP) lint browser spamassassin
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=30; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
 
 ## Debian's Chromium for the dashboard's browser test (installed only when missing and we are root).
 browser:
 	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ]; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi
+
+## Debian's SpamAssassin, which scores every example email (offline, with the rules the package ships).
+spamassassin:
+	@if ! command -v spamassassin >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq spamassassin >/dev/null && \
+	  { spamassassin -L --lint || { echo "spamassassin has no usable rules"; exit 1; }; }; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

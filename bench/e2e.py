@@ -130,7 +130,8 @@ async def _add_hops(ctx: BenchContext, result: StageResult, offered: Offered, ra
 async def run(ctx: BenchContext) -> StageResult:
     result = StageResult("e2e", "End to end", headline=("dripline", ""))
     sizes, run_id = ctx.sizes, f"r{int(time.time())}"
-    rates = [sizes.e2e_light_rate, sizes.e2e_sustainable_rate, sizes.e2e_rate]
+    middle = [sizes.e2e_sustainable_rate] if sizes.comparisons else []
+    rates = [sizes.e2e_light_rate, *middle, sizes.e2e_rate]
     await ctx.stack.fresh_topics("e2e")
     async with InboxProcess().running() as inbox:
         stack = ctx.stack

@@ -14,6 +14,8 @@ import psutil
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from bench.stack import DATABASE_PREFIX
+
 Role = Literal["dripline", "baseline"]
 MIB = 1024 * 1024
 
@@ -198,6 +200,11 @@ class BenchProgress:
 def _who(process: psutil.Process) -> str:
     """A readable name: the module a Python process runs (services.sender, bench.inbox…), else the program."""
     command: list[str] = process.cmdline()
+    title = command[0].split() if command else []
+    # A PostgreSQL backend's title is "postgres: USER DATABASE CLIENT STATE": the backends of other
+    # Dripline databases (a test run beside the bench) are not the bench's PostgreSQL work.
+    if len(title) > 2 and title[0] == "postgres:" and title[2].startswith("dripline_"):
+        return "postgres" if title[2].startswith(DATABASE_PREFIX) else "postgres (other databases)"
     if "-m" in command[:-1]:
         return command[command.index("-m") + 1]
     return str(process.name())

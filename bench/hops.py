@@ -54,9 +54,9 @@ async def _read(settings: CommonSettings, topic: Topic) -> Written:
                         continue
                     key = record.key.decode()
                     at.setdefault(key, record.timestamp / 1000)
-                    email = orjson.loads(record.value).get("email") if topic is CONTACTS else None
-                    if isinstance(email, str):
-                        contacts[email] = key
+                    profile = orjson.loads(record.value) if topic is CONTACTS else {}
+                    if isinstance(profile.get("email"), str):  # keyed workspace/contact: the id is in the value
+                        contacts[profile["email"]] = str(profile.get("contact_id"))
         return Written(at, contacts)
     finally:
         await consumer.stop()

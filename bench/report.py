@@ -9,6 +9,7 @@ from typing import Any
 
 from bench.bottlenecks import bottleneck_lines
 from bench.harness import StageResult
+from bench.scaleout import POSTGRES, PROCESS_COUNTS, SCALED_STAGES, ScaledStage, cpu_key, figure_name
 
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
@@ -105,8 +106,56 @@ def markdown(data: dict[str, Any]) -> str:
         summary_table(data),
         *light_load_lines(data),
         "",
+        *scale_out_lines(data),
     ]
     return "\n".join(head + [stage_section(stage) for stage in data["stages"]])
+
+
+def _scaled_cells(stage: dict[str, Any] | None, scaled: ScaledStage, processes: int) -> list[str]:
+    """Rate, factor against one process, and CPU ms per unit (the service's processes + PostgreSQL)."""
+    figure = _figure(stage, figure_name(processes)) if stage else None
+    if figure is None:
+        return ["", "", ""]
+    one = _figure(stage, figure_name(1)) if stage else None
+    factor = f"{figure['rate'] / one['rate']:.2f}" if one and one["rate"] else ""
+    extra = stage["extra"] if stage else {}
+    service, postgres = (extra.get(cpu_key(scaled, processes, program)) for program in (scaled.program, POSTGRES))
+    cpu = f"{service:.2f} + {postgres:.2f}" if service is not None and postgres is not None else ""
+    return [f"{figure['rate']:,.0f}", factor, cpu]
+
+
+def scale_out_table(data: dict[str, Any]) -> str:
+    """Processes → fires/s and emails/s, each with its factor over one process and its CPU per unit;
+    empty when neither stage measured more than one process."""
+    stages = {stage["name"]: stage for stage in data["stages"] if not stage["not_measured"]}
+    found = [(scaled, stages.get(scaled.stage)) for scaled in SCALED_STAGES]
+    counts = [n for n in PROCESS_COUNTS if any(stage and _figure(stage, figure_name(n)) for _, stage in found)]
+    if not any(n > 1 for n in counts):
+        return ""
+    heads = [f"{s.column} | factor | CPU ms per {s.unit} ({s.program} + PostgreSQL)" for s, _ in found]
+    lines = [f"| processes | {' | '.join(heads)} |", "|" + " --- |" * (1 + 3 * len(found))]
+    for n in counts:
+        cells = [cell for scaled, stage in found for cell in _scaled_cells(stage, scaled, n)]
+        lines.append(f"| {n} | {' | '.join(cells)} |")
+    return "\n".join(lines)
+
+
+def scale_out_lines(data: dict[str, Any]) -> list[str]:
+    table = scale_out_table(data)
+    if not table:
+        return []
+    return [
+        "## Scale-out",
+        "",
+        "The timer and sender stages drained by 1, 2 and 4 processes of the service on the same machine "
+        "(factor = rate ÷ the rate of one process; CPU per unit summed over the service's processes). "
+        f"With {data['machine']['cpus']} CPUs shared by the processes, PostgreSQL, the broker and the SMTP sink, "
+        "more processes than cores cannot scale linearly: how to read the factor is in "
+        "[docs/benchmarks.md](../docs/benchmarks.md#scale-out-measured).",
+        "",
+        table,
+        "",
+    ]
 
 
 def light_load_lines(data: dict[str, Any]) -> list[str]:

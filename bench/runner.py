@@ -14,7 +14,7 @@ import psutil
 import uvloop
 from rich.console import Console
 
-from bench import e2e, ingest, scheduler, sender, tracker
+from bench import broadcast, e2e, ingest, scheduler, sender, tracker
 from bench.harness import BenchProgress, StageResult
 from bench.report import write_reports
 from bench.sizes import PRESETS, BenchContext, Sizes
@@ -38,6 +38,7 @@ STAGES = [
     Stage("sender", "Sender", sender.run, 3),
     Stage("tracker", "Tracker", tracker.run, 5),
     Stage("e2e", "End to end", e2e.run, 1),
+    Stage("broadcast", "Broadcast", broadcast.run, 3),
 ]
 STAGE_NAMES = [stage.name for stage in STAGES]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -17,7 +18,8 @@ from bench.baselines import raw_claim_loop, raw_intake
 from bench.enroll import FLOW_ID, enroll, publish_flow, scheduler_process, wait_for_count
 from bench.harness import MIB, CpuShare, Figure, Latency, StageResult, Target
 from bench.processes import ServiceProcess
-from bench.sizes import BenchContext
+from bench.scaleout import POSTGRES, PROCESS_COUNTS, TIMERS, cpu_key, figure_name
+from bench.sizes import BenchContext, Sizes
 from bench.stack import WORKSPACE
 from shared.contract.topics import SIGNUPS
 
@@ -51,6 +53,15 @@ def _timer_replica(ctx: BenchContext) -> ServiceProcess:
     return ServiceProcess.module("scheduler-timers", "services.scheduler", env)
 
 
+@dataclass
+class _Fired:
+    lateness: list[float]  # each one's fired − due, s
+    span: float  # seconds from first to last fire
+    peak_rss_mib: float  # the scheduler's
+    cores: dict[str, float]  # CPU each busy program used while it fired
+    cpu_ms: dict[str, float]  # CPU ms per fire of the scheduler processes (all together) and PostgreSQL
+
+
 async def _fire(
     ctx: BenchContext,
     connection: asyncpg.Connection,
@@ -59,12 +70,9 @@ async def _fire(
     due: list[datetime],
     *,
     replicas: int = 0,
-) -> tuple[list[float], float, float, dict[str, float]]:
+) -> _Fired:
     """Write due enrollments while the scheduler (and `replicas` timer-only processes) run; wait until
-    they fired them all.
-
-    Returns each one's lateness (fired − due, s), the seconds from first to last fire, the
-    scheduler's peak RSS (MiB) and the CPU each busy program used while it fired (cores)."""
+    they fired them all."""
     with contextlib.ExitStack() as running:
         scheduler = running.enter_context(scheduler_process(ctx))
         for _ in range(replicas):
@@ -79,7 +87,22 @@ async def _fire(
     fired = await fired_at(connection, prefix, written)
     lateness = [(fired[f"{prefix}-{n}"] - at).total_seconds() for n, at in enumerate(due) if f"{prefix}-{n}" in fired]
     span = (max(fired.values()) - min(fired.values())).total_seconds() if len(fired) > 1 else 0.0
-    return lateness, span, scheduler.peak_rss_mib, cores
+    cpu_ms = cpu.per_item_ms(len(lateness), [TIMERS.program, POSTGRES])
+    return _Fired(lateness, span, scheduler.peak_rss_mib, cores, cpu_ms)
+
+
+def _drain_figure(sizes: Sizes, processes: int, fired: _Fired, note: str) -> Figure:
+    count = len(fired.lateness)
+    return Figure(
+        figure_name(processes), "dripline", count, fired.span, "fires/s", errors=sizes.due_timers - count,
+        peak_rss_mib=fired.peak_rss_mib, note=note,
+    )  # fmt: skip
+
+
+def _due_now(sizes: Sizes) -> list[datetime]:
+    """A backlog of due timers, due over the last minute."""
+    start = datetime.now(UTC) - timedelta(seconds=60)
+    return [start + timedelta(seconds=60 * n / sizes.due_timers) for n in range(sizes.due_timers)]
 
 
 async def timers(ctx: BenchContext) -> StageResult:
@@ -121,42 +144,39 @@ async def timers(ctx: BenchContext) -> StageResult:
         ctx.progress.done()
 
         ctx.progress.step(f"scheduler firing {sizes.due_timers:,} due timers")
-        start = datetime.now(UTC) - timedelta(seconds=60)
-        due = [start + timedelta(seconds=60 * n / sizes.due_timers) for n in range(sizes.due_timers)]
-        lateness, span, rss, cores = await _fire(ctx, connection, backlog, "td", due)
-        for program, share in cores.items():
+        fired = await _fire(ctx, connection, backlog, "td", _due_now(sizes))
+        for program, share in fired.cores.items():
             result.extra[f"CPU cores while draining: {program}"] = share
-        result.figures.append(
-            Figure(
-                "dripline", "dripline", len(lateness), span, "fires/s", errors=sizes.due_timers - len(lateness),
-                peak_rss_mib=rss, note="backlog drain, first → last fire; each fire: claim → engine → state + outbox",
+        note = "backlog drain, first → last fire; each fire: claim → engine → state + outbox"
+        result.figures.append(_drain_figure(sizes, 1, fired, note))
+        for program, ms in fired.cpu_ms.items():
+            result.extra[cpu_key(TIMERS, 1, program)] = ms
+        # Scale-out: the scheduler and timer-only replicas (prefixes t2, t4) drain the same backlog.
+        for processes in PROCESS_COUNTS[1:] if sizes.comparisons else ():
+            ctx.progress.step(f"{processes} scheduler processes firing {sizes.due_timers:,} due timers")
+            fired = await _fire(ctx, connection, backlog, f"t{processes}", _due_now(sizes), replicas=processes - 1)
+            note = (
+                f"backlog drain by the scheduler and {processes - 1} timer-only replica"
+                f"{'s' if processes > 2 else ''} (scale-out on the same machine)"
             )
-        )  # fmt: skip
-        ctx.progress.step(f"two scheduler processes firing {sizes.due_timers:,} due timers")
-        start = datetime.now(UTC) - timedelta(seconds=60)
-        due = [start + timedelta(seconds=60 * n / sizes.due_timers) for n in range(sizes.due_timers)]
-        lateness, span, rss, _ = await _fire(ctx, connection, backlog, "t2", due, replicas=1)
-        result.figures.append(
-            Figure(
-                "dripline-2-processes", "dripline", len(lateness), span, "fires/s",
-                errors=sizes.due_timers - len(lateness), peak_rss_mib=rss,
-                note="backlog drain by the scheduler and one timer-only replica (scale-out on the same two cores)",
-            )
-        )  # fmt: skip
+            result.figures.append(_drain_figure(sizes, processes, fired, note))
+            for program, ms in fired.cpu_ms.items():
+                result.extra[cpu_key(TIMERS, processes, program)] = ms
         # At the target's rate (more than one process fires), then at a rate it keeps up with.
-        for name, prefix, rate in (
-            ("dripline-steady", "tl", sizes.lateness_rate),
-            (f"dripline-steady-{sizes.lateness_sustainable_rate:.0f}", "ts", sizes.lateness_sustainable_rate),
-        ):
+        steady_runs = [("dripline-steady", "tl", sizes.lateness_rate)]
+        if sizes.comparisons:
+            rate = sizes.lateness_sustainable_rate
+            steady_runs.append((f"dripline-steady-{rate:.0f}", "ts", rate))
+        for name, prefix, rate in steady_runs:
             ctx.progress.step(f"scheduler, timers due at {rate:,.0f}/s")
             count = int(rate * sizes.lateness_seconds)
             start = datetime.now(UTC) + timedelta(seconds=3)
             due = [start + timedelta(seconds=n / rate) for n in range(count)]
-            lateness, span, rss, _ = await _fire(ctx, connection, backlog, prefix, due)
+            fired = await _fire(ctx, connection, backlog, prefix, due)
             result.figures.append(
                 Figure(
-                    name, "dripline", len(lateness), span, "fires/s", Latency.of_seconds(lateness),
-                    errors=count - len(lateness), peak_rss_mib=rss,
+                    name, "dripline", len(fired.lateness), fired.span, "fires/s", Latency.of_seconds(fired.lateness),
+                    errors=count - len(fired.lateness), peak_rss_mib=fired.peak_rss_mib,
                     note=f"{rate:,.0f} due/s; latency = lateness (fired − due)",
                 )
             )  # fmt: skip

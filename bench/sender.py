@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,20 +15,22 @@ from bench.baselines import raw_smtp
 from bench.harness import CpuShare, Figure, Latency, StageResult, Target
 from bench.inbox import InboxProcess
 from bench.processes import ServiceProcess
+from bench.render import EXAMPLE_TEMPLATE, render_rate
+from bench.scaleout import POSTGRES, PROCESS_COUNTS, SENDER, cpu_key, figure_name
 from bench.sizes import BenchContext
 from bench.stack import WORKSPACE
 from services.ingest.adapters.consent import record_consent
 from services.ingest.domain.imports import import_consent
 from services.sender.adapters.templates import TemplateStore
-from services.sender.domain.bench import EXAMPLE_TEMPLATE, render_rate
-from services.sender.domain.template import load_template
-from services.sender.mail import MailComposer
+from services.sender.domain.rendering.template import load_template
+from services.sender.usecases.mail import MailComposer
 from shared.contract.internal import MessageRequested
 from shared.contract.topics import MESSAGES_REQUESTED
 from shared.kafka.producer import Producer
 from shared.settings import CommonSettings, SenderSettings
 
 TEMPLATE_ID = "order-thanks"
+_HEARTBEAT_MS = 500  # rebalances settle in a second when sender processes join the group
 VARIABLES: dict[str, Any] = {
     "order": {
         "total": "1234.50",
@@ -134,6 +139,60 @@ def pre_rendered(count: int, run: str) -> list[tuple[str, str, bytes]]:
     return out
 
 
+@dataclass
+class _Drained:
+    figure: Figure
+    extra: dict[str, float]
+
+
+async def _drain(ctx: BenchContext, inbox: InboxProcess, run_id: str, processes: int) -> _Drained:
+    """`processes` sender processes in one consumer group drain `sender_messages` requests into the inbox."""
+    sizes = ctx.sizes
+    # Topics of its own: the group starts at the earliest record, and the timer stage's fires left
+    # their message requests (for contacts since deleted) on the shared topics.
+    await ctx.stack.fresh_topics(f"sender{processes}")
+    warmup = max(2, sizes.sender_messages // 10)
+    await seed_contacts(ctx.stack.database_url, sizes.sender_messages + warmup, run_id)
+    env = ctx.stack.service_env(**sender_settings(ctx, inbox.port), kafka_heartbeat_interval_ms=str(_HEARTBEAT_MS))
+    extra: dict[str, float] = {}
+    inbox.accepted.clear()
+    with contextlib.ExitStack() as running:
+        senders = [
+            running.enter_context(ServiceProcess.module("sender", "services.sender", env)) for _ in range(processes)
+        ]
+        # A warm-up batch first: the consumers join their group and the SMTP connections open; a few
+        # heartbeats more and every process has its share of the partitions.
+        settings = ctx.stack.settings(CommonSettings)
+        await publish(settings, requests(warmup, run_id, first=sizes.sender_messages))
+        await inbox.wait_for(warmup, sizes.load_seconds * 2)
+        if processes > 1:
+            await asyncio.sleep(3 * _HEARTBEAT_MS / 1000)
+        inbox.accepted.clear()
+        began = time.time()
+        cpu = CpuShare().start()
+        sent_at = await publish(settings, requests(sizes.sender_messages, run_id))
+        await inbox.wait_for(sizes.sender_messages, sizes.load_seconds * 3)
+        cores = cpu.stop(top=5)
+        if processes == 1:
+            extra.update({f"CPU cores while sending: {program}": share for program, share in cores.items()})
+            per_message = cpu.per_item_ms(sizes.sender_messages, [SENDER.program, "bench.inbox"])
+            extra.update({f"CPU ms per message: {program}": ms for program, ms in per_message.items()})
+        for program, ms in cpu.per_item_ms(sizes.sender_messages, [SENDER.program, POSTGRES]).items():
+            extra[cpu_key(SENDER, processes, program)] = ms
+    accepted = list(inbox.accepted)
+    by_address = {address(n, run_id): f"{run_id}-{n}" for n in range(sizes.sender_messages)}
+    latencies = [at - sent_at[by_address[to]] for at, to in accepted if to in by_address]
+    seconds = (max(at for at, _ in accepted) - began) if accepted else 0.0
+    note = "latency: requested on the topic → accepted (backlog drain)"
+    if processes > 1:
+        note = f"{processes} sender processes in one consumer group, {sizes.smtp_connections} SMTP connections each"
+    figure = Figure(
+        figure_name(processes), "dripline", len(accepted), seconds, "messages/s", Latency.of_seconds(latencies),
+        errors=sizes.sender_messages - len(accepted), peak_rss_mib=max(s.peak_rss_mib for s in senders), note=note,
+    )  # fmt: skip
+    return _Drained(figure, extra)
+
+
 async def run(ctx: BenchContext) -> StageResult:
     result = StageResult("sender", "Sender", headline=("dripline", "raw-smtp"))
     sizes, run_id = ctx.sizes, f"s{int(time.time())}"
@@ -150,44 +209,19 @@ async def run(ctx: BenchContext) -> StageResult:
         )
     )
     ctx.progress.done()
-    warmup = max(2, sizes.sender_messages // 10)
-    await seed_contacts(ctx.stack.database_url, sizes.sender_messages + warmup, run_id)
     async with InboxProcess().running() as inbox:
         ctx.progress.step("requested → SMTP")
-        env = ctx.stack.service_env(**sender_settings(ctx, inbox.port))
-        with ServiceProcess.module("sender", "services.sender", env) as server:
-            # A warm-up batch first: the consumer joins its group and the SMTP connections open.
-            settings = ctx.stack.settings(CommonSettings)
-            await publish(settings, requests(warmup, run_id, first=sizes.sender_messages))
-            await inbox.wait_for(warmup, sizes.load_seconds * 2)
-            inbox.accepted.clear()
-            began = time.time()
-            cpu = CpuShare().start()
-            sent_at = await publish(settings, requests(sizes.sender_messages, run_id))
-            await inbox.wait_for(sizes.sender_messages, sizes.load_seconds * 3)
-            for program, cores in cpu.stop(top=5).items():
-                result.extra[f"CPU cores while sending: {program}"] = cores
-            for program, ms in cpu.per_item_ms(sizes.sender_messages, ["services.sender", "bench.inbox"]).items():
-                result.extra[f"CPU ms per message: {program}"] = ms
-        accepted = list(inbox.accepted)
-        by_address = {address(n, run_id): f"{run_id}-{n}" for n in range(sizes.sender_messages)}
-        latencies = [at - sent_at[by_address[to]] for at, to in accepted if to in by_address]
-        seconds = (max(at for at, _ in accepted) - began) if accepted else 0.0
-        result.figures.append(
-            Figure(
-                "dripline",
-                "dripline",
-                len(accepted),
-                seconds,
-                "messages/s",
-                Latency.of_seconds(latencies),
-                errors=sizes.sender_messages - len(accepted),
-                peak_rss_mib=server.peak_rss_mib,
-                note="latency: requested on the topic → accepted (backlog drain)",
-            )
-        )
-        if not accepted:
+        drained = await _drain(ctx, inbox, run_id, 1)
+        result.extra.update(drained.extra)
+        result.figures.append(drained.figure)
+        if drained.figure.count == 0:
             result.missing = "no requested message reached the inbox (the sender skipped or failed every one)"
+        # Scale-out: more sender processes in the consumer group, each with its own SMTP connections.
+        for processes in PROCESS_COUNTS[1:] if sizes.comparisons else ():
+            ctx.progress.step(f"requested → SMTP, {processes} sender processes")
+            drained = await _drain(ctx, inbox, f"{run_id}p{processes}", processes)
+            result.extra.update(drained.extra)
+            result.figures.append(drained.figure)
         ctx.progress.done()
         ctx.progress.step("raw aiosmtplib")
         messages = pre_rendered(sizes.sender_messages, run_id)

@@ -32,10 +32,14 @@ class Sizes:
     e2e_seconds: float = 20.0
     e2e_smtp_connections: int = 16  # 1,000 emails/s needs more than the sender stage's 4 (≈ 500/s to the inbox)
     micro_seconds: float = 2.0
+    broadcast_recipients: int = 100_000
+    # The runs that only compare (two timer processes, the second steady rate, the middle end-to-end
+    # rate): a run that proves each stage works end to end can leave them out.
+    comparisons: bool = True
 
 
 DEFAULT = Sizes("default")
-LARGE = replace(DEFAULT, name="large", pending_timers=10_000_000)
+LARGE = replace(DEFAULT, name="large", pending_timers=10_000_000, broadcast_recipients=1_000_000)
 QUICK = Sizes(
     "quick",
     single_requests=5_000,
@@ -50,6 +54,7 @@ QUICK = Sizes(
     tracker_hits=8_000,
     e2e_seconds=5.0,
     micro_seconds=0.5,
+    broadcast_recipients=10_000,
 )
 # Proves every stage runs end to end; its figures mean nothing.
 TINY = Sizes(
@@ -75,6 +80,8 @@ TINY = Sizes(
     e2e_seconds=1.0,
     e2e_smtp_connections=2,
     micro_seconds=0.05,
+    broadcast_recipients=200,
+    comparisons=False,
 )
 PRESETS = {s.name: s for s in (DEFAULT, LARGE, QUICK, TINY)}
 

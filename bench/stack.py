@@ -25,6 +25,7 @@ from shared.workspaces import create_key, ensure_workspace
 S = TypeVar("S", bound=CommonSettings)
 WORKSPACE = "bench-shop"
 SIGNING_KEYS = "bench:bench-signing-secret-0123456789"
+DATABASE_PREFIX = "dripline_bench_"
 
 
 @dataclass
@@ -59,6 +60,7 @@ class BenchStack:
             "DRIPLINE_TOPIC_PARTITIONS": str(self.partitions),
             "DRIPLINE_LOG_LEVEL": "WARNING",
             "DRIPLINE_LINK_SIGNING_KEYS": SIGNING_KEYS,
+            "DRIPLINE_ENVIRONMENT": "local",  # a bench run uses the built-in development secrets
             "PYTHONPATH": str(Path.cwd()),
         }
         env.update({f"DRIPLINE_{name.upper()}": value for name, value in settings.items()})
@@ -76,7 +78,7 @@ class BenchStack:
 async def start_bench_stack(data_dir: Path) -> BenchStack:
     run_id = secrets.token_hex(4)
     server_url = start_embedded(data_dir / "bench-postgres")
-    database_url = with_database(server_url, f"dripline_bench_{run_id}")
+    database_url = with_database(server_url, f"{DATABASE_PREFIX}{run_id}")
     await ensure_database(database_url)
     broker = TansuBroker(free_port())
     broker.start()

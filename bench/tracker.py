@@ -9,18 +9,17 @@ from bench.baselines import CLICK_TARGET
 from bench.harness import Figure, Role, StageResult, Target
 from bench.loadgen import LoadSpec
 from bench.processes import ServiceProcess, run_load
+from bench.render import verify_rate
 from bench.sizes import BenchContext
 from bench.stack import SIGNING_KEYS, WORKSPACE
-from services.sender.domain.bench import verify_rate
-from services.tracker.keys import key_ring
-from shared.tokens import TokenClaims, TokenKind
+from shared.tokens import TokenClaims, TokenKind, key_ring_from_setting
 
 MESSAGES = 2_000
 
 
 def tracked_paths(kind: TokenKind) -> list[str]:
     """Links as the sender signs them into messages: one per message, the bench's key ring."""
-    keys = key_ring(SIGNING_KEYS)
+    keys = key_ring_from_setting(SIGNING_KEYS)
     issued = int(time.time()) - 3600  # delivered an hour ago: clicks are not judged a scanner's burst
     code = "o" if kind is TokenKind.OPEN else "c"
     url = CLICK_TARGET if kind is TokenKind.CLICK else None

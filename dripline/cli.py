@@ -13,11 +13,17 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from dripline.broadcasts_cli import broadcasts_app
 from dripline.contacts_cli import contacts_app
+from dripline.coupons_cli import coupons_app
+from dripline.domains_cli import domains_app
 from dripline.flows_cli import flows_app
 from dripline.keys_cli import keys_app
 from dripline.report_cli import report_app
+from dripline.secrets_cli import secrets_app
+from dripline.segments_cli import segments_app
 from dripline.templates_cli import templates_app
+from dripline.users_cli import users_app
 from shared.settings import CommonSettings, DevStackSettings
 
 app = typer.Typer(help="Dripline: event-driven marketing automation for web shops.", no_args_is_help=True)
@@ -25,7 +31,13 @@ app.add_typer(keys_app, name="keys", help="Workspace API keys.")
 app.add_typer(flows_app, name="flows", help="Validate, simulate and publish flows.")
 app.add_typer(contacts_app, name="contacts", help="Import lists, export or erase a contact.")
 app.add_typer(templates_app, name="templates")
-app.add_typer(report_app, name="report", help="Flow performance, A/B variants and cohorts.")
+app.add_typer(segments_app, name="segments", help="Segments: save (with a backfill), preview, list.")
+app.add_typer(coupons_app, name="coupons", help="Discount codes: import pools, list them, issued vs redeemed.")
+app.add_typer(broadcasts_app, name="broadcasts", help="Newsletters and campaigns sent once to an audience.")
+app.add_typer(report_app, name="report", help="Flow and broadcast performance, A/B variants and cohorts.")
+app.add_typer(users_app, name="users", help="Console users and their role per workspace.")
+app.add_typer(domains_app, name="domains", help="A workspace's sending domain: DKIM key, DNS records, verification.")
+app.add_typer(secrets_app, name="secrets", help="Generate secrets, or check those set against the production rules.")
 console = Console()
 
 
@@ -64,6 +76,9 @@ def run() -> None:
         while True:
             for name in stack.supervise_once():
                 console.print(f"[yellow]{name} exited; restarted[/yellow] (logs in {stack.logs_dir})")
+            broker = stack.supervise_broker()
+            if broker:
+                console.print(broker, style="yellow", markup=False, highlight=False)
             time.sleep(0.5)
     except KeyboardInterrupt:
         console.print("Stopping…")
@@ -83,22 +98,44 @@ def migrate() -> None:
 @app.command("create-topics")
 def create_topics() -> None:
     """Create the contract's topics on the broker in KAFKA_BOOTSTRAP_SERVERS."""
-    from shared.kafka.admin import ensure_topics
+    from shared.kafka.admin import config_drift, ensure_topics
 
-    created = asyncio.run(ensure_topics(CommonSettings()))
+    settings = CommonSettings()
+    created = asyncio.run(ensure_topics(settings))
     console.print(f"Created {len(created)} topics." if created else "Every topic exists already.")
+    for name, differs in asyncio.run(config_drift(settings)).items():
+        wanted = ",".join(f"{key}={value}" for key, _, value in differs)
+        console.print(
+            f"[yellow]{name} was created with other settings[/yellow] "
+            f"({', '.join(f'{key}: {have} → {value}' for key, have, value in differs)}); change them with\n"
+            f"  kafka-configs.sh --bootstrap-server … --alter --entity-type topics --entity-name {name} "
+            f"--add-config {wanted}",
+            markup=True,
+            highlight=False,
+        )
 
 
 @app.command("tail")
 def tail_topic(
     topic: Annotated[str, typer.Argument(help="A topic from the contract, e.g. shop.signups.")],
-    limit: Annotated[int | None, typer.Option(help="Stop after this many records.")] = None,
-    follow: Annotated[bool, typer.Option(help="Keep waiting for new records.")] = False,
+    from_beginning: Annotated[
+        bool, typer.Option("--from-beginning", help="Print what the topic holds first, not only new records.")
+    ] = False,
+    limit: Annotated[int | None, typer.Option("--max", min=1, help="Stop after this many records.")] = None,
+    timeout: Annotated[
+        float | None, typer.Option(min=0.1, help="Stop after this many seconds without a new record.")
+    ] = None,
+    follow: Annotated[
+        bool, typer.Option(help="Keep waiting for records (--no-follow: stop once caught up with the topic).")
+    ] = True,
 ) -> None:
-    """Print a topic's records from the beginning as JSON lines."""
-    from dripline.tail import run_tail
+    """Print a topic's records as JSON lines: new ones by default, until Ctrl-C, --max or --timeout."""
+    from dripline.tail import TailOptions, run_tail
+    from shared.contract.topics import EVERY_TOPIC
 
-    run_tail(topic, limit, follow)
+    if topic not in {known.name for known in EVERY_TOPIC}:
+        raise typer.BadParameter(f"no such topic; one of {', '.join(t.name for t in EVERY_TOPIC)}", param_hint="TOPIC")
+    run_tail(topic, TailOptions(from_beginning=from_beginning, limit=limit, timeout=timeout, follow=follow))
 
 
 @app.command()

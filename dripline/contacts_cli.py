@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -17,7 +18,7 @@ from shared.settings import IngestSettings
 
 if TYPE_CHECKING:
     from services.ingest.domain.imports import ImportRow, RejectedRow
-    from services.ingest.importer import ImportReport
+    from services.ingest.usecases.importer import ImportReport
 
 contacts_app = typer.Typer(no_args_is_help=True)
 console = Console()
@@ -59,8 +60,8 @@ def import_csv(
 async def _import(
     workspace: str, rows: list[ImportRow | RejectedRow], total: int, policy_version: str | None
 ) -> ImportReport:
-    from services.ingest.importer import import_rows, new_batch_id
-    from services.ingest.intake import Intake
+    from services.ingest.usecases.importer import import_rows, new_batch_id
+    from services.ingest.usecases.intake import Intake
     from shared.db.pool import create_pool
     from shared.kafka.producer import Producer
 
@@ -86,22 +87,60 @@ async def _import(
 
 
 @contacts_app.command("export")
-def export(contact_id: str, workspace: Annotated[str, typer.Option()]) -> None:
-    """Print everything held about a contact as one JSON document."""
-    from shared.contact_data import export_contact
+def export(
+    workspace: Annotated[str, typer.Option()],
+    contact_id: Annotated[str | None, typer.Argument(help="The contact; leave out with --all.")] = None,
+    every: Annotated[bool, typer.Option("--all", help="Every contact of the workspace, one JSON line each.")] = False,
+) -> None:
+    """Print everything held about a contact as one JSON document, or with --all every contact as JSON lines
+    (progress on stderr)."""
+    if (contact_id is None) == (not every):
+        raise typer.BadParameter("name a contact id, or give --all")
+    if every:
+        asyncio.run(_export_all(workspace))
+        return
+    assert contact_id is not None
+    document = asyncio.run(_export_one(workspace, contact_id))
+    if document is None:
+        Console(stderr=True).print(f"Workspace {workspace} holds nothing about contact {contact_id}.", style="red")
+        raise typer.Exit(1)
+    sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
 
-    async def go() -> dict[str, object]:
-        import asyncpg
 
-        from shared.db.url import database_url
+async def _export_one(workspace: str, contact_id: str) -> dict[str, object] | None:
+    import asyncpg
 
-        connection = await asyncpg.connect(database_url(IngestSettings()))
-        try:
-            return await export_contact(connection, workspace, contact_id)
-        finally:
-            await connection.close()
+    from shared.audit import cli_actor
+    from shared.contact_rights import export_recorded
+    from shared.db.url import database_url
 
-    print(json.dumps({"contact_id": contact_id, "workspace_id": workspace, "data": asyncio.run(go())}, indent=2))
+    connection = await asyncpg.connect(database_url(IngestSettings()))
+    try:
+        return await export_recorded(connection, workspace, contact_id, actor=cli_actor(), via="cli")
+    finally:
+        await connection.close()
+
+
+async def _export_all(workspace: str) -> None:
+    import asyncpg
+
+    from shared.contact_export import contact_count, export_workspace
+    from shared.db.url import database_url
+
+    connection = await asyncpg.connect(database_url(IngestSettings()))
+    progress_console = Console(stderr=True)
+    try:
+        async with connection.transaction(isolation="repeatable_read", readonly=True):  # one consistent picture
+            total = await contact_count(connection, workspace)
+            with Progress(console=progress_console) as progress:
+                task = progress.add_task(f"Exporting {workspace}", total=total)
+                async for document in export_workspace(connection, workspace):
+                    sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
+                    progress.advance(task)
+        sys.stdout.flush()
+        progress_console.print(f"Exported {total} contacts of {workspace}.")
+    finally:
+        await connection.close()
 
 
 @contacts_app.command("erase")
@@ -114,8 +153,9 @@ def erase(
     if not yes:
         typer.confirm(f"Erase contact {contact_id} in {workspace}? This cannot be undone", abort=True)
 
-    async def go() -> dict[str, int]:
-        from services.ingest.intake import Intake
+    async def go() -> dict[str, int] | None:
+        from services.ingest.usecases.intake import Intake
+        from shared.audit import cli_actor
         from shared.db.pool import create_pool
         from shared.kafka.producer import Producer
 
@@ -124,12 +164,15 @@ def erase(
         producer = Producer(settings)
         await producer.start()
         try:
-            return await Intake(pool, producer, settings).erase(workspace, contact_id)
+            return await Intake(pool, producer, settings).erase(workspace, contact_id, actor=cli_actor(), via="cli")
         finally:
             await producer.stop()
             await pool.close()
 
     removed = asyncio.run(go())
+    if removed is None:
+        console.print(f"Workspace {workspace} holds nothing about contact {contact_id}; nothing was erased.")
+        raise typer.Exit(1)
     table = Table("table", "rows removed or blanked", title=f"Erased {contact_id}")
     for name, count in sorted(removed.items()):
         table.add_row(name, str(count))

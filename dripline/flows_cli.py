@@ -14,12 +14,16 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from services.scheduler.adapters.consent import promise_warnings
 from services.scheduler.adapters.flows import FlowCatalog
-from services.scheduler.domain import ContactView, WorkspacePolicy, check_flow
+from services.scheduler.domain import ContactView, Flow, WorkspacePolicy, check_flow
+from services.scheduler.domain.engine import NO_POLICY
+from services.scheduler.domain.local_time import zone
+from services.scheduler.domain.message_checks import message_problems
 from services.scheduler.domain.simulation import Timeline, parse_events, simulate
-from services.scheduler.journeys import Journeys
-from services.scheduler.passes import arm_flow_dates, migrate_flow, resume_flow
-from services.scheduler.unit import Units
+from services.scheduler.unit_of_work.unit import Units
+from services.scheduler.usecases.journeys import Journeys
+from services.scheduler.usecases.passes import arm_flow_dates, migrate_flow, resume_flow
 from shared.settings import SchedulerSettings
 
 flows_app = typer.Typer(help="Validate, simulate, publish and operate flows.", no_args_is_help=True)
@@ -31,14 +35,23 @@ TemplatesOption = Annotated[
 ]
 
 
-def _templates(directory: Path | None) -> dict[str, dict[str, Any]]:
+def _template_files(directory: Path | None) -> dict[str, tuple[Path, str]]:
+    """Template id -> (its file, its text), for every template file in `directory`."""
     if directory is None:
         return {}
-    found: dict[str, dict[str, Any]] = {}
+    found: dict[str, tuple[Path, str]] = {}
     for path in sorted(directory.glob("*.yaml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
         if isinstance(data, dict):
-            found[str(data.get("id", path.stem))] = data
+            found[str(data.get("id", path.stem))] = (path, text)
+    return found
+
+
+def _templates(directory: Path | None) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for template_id, (_, text) in _template_files(directory).items():
+        found[template_id] = yaml.safe_load(text)
     return found
 
 
@@ -54,30 +67,61 @@ def validate(
     paths: Annotated[list[Path], typer.Argument(help="Flow files or directories")],
     templates: TemplatesOption = None,
     attributes: Annotated[str | None, typer.Option(help="Comma-separated list of known contact attributes")] = None,
+    workspace: Annotated[
+        str | None, typer.Option(help="Also warn where this workspace's frequency caps break a topic's promise")
+    ] = None,
 ) -> None:
-    """Check flow files; print file:line: reason for every problem and exit 1 if any."""
-    known_templates = set(_templates(templates)) if templates else None
+    """Check flow files; print file:line: reason for every problem and exit 1 if any.
+
+    With --templates, every variable the flows' templates and notify payloads use must be one the flow
+    provides (its trigger event's fields and listed properties, the events its wait_for steps receive,
+    the profile, and with --attributes the custom attributes) or carry a `| default:`. With --workspace,
+    a marketing flow of a topic that promises how often is warned about (no failure) when the workspace's
+    frequency caps allow more, or when the promise cannot be read."""
+    files = _template_files(templates)
+    known_templates = set(files) if templates else None
     known_attributes = {a.strip() for a in attributes.split(",") if a.strip()} if attributes else None
+    sources = {template_id: (str(path), text) for template_id, (path, text) in files.items()}
     failed = 0
+    checked: list[tuple[Path, Flow]] = []
     for path in _flow_files(paths):
-        _, problems = check_flow(path.read_text(encoding="utf-8"), str(path), known_templates, known_attributes)
+        text = path.read_text(encoding="utf-8")
+        flow, problems = check_flow(text, str(path), known_templates, known_attributes)
+        if flow is not None and templates is not None:
+            problems = [*problems, *message_problems(flow, text, str(path), sources, known_attributes)]
         for problem in problems:
             console.print(f"[red]{problem}[/red]", highlight=False, soft_wrap=True)
         if not problems:
             console.print(f"[green]ok[/green] {path}", highlight=False, soft_wrap=True)
         failed += bool(problems)
+        if flow is not None:
+            checked.append((path, flow))
+    if workspace is not None:
+        ws = workspace
+
+        async def warn(units: Units, journeys: Journeys) -> None:
+            for path, flow in checked:
+                _print_warnings(path, await promise_warnings(units.pool, ws, flow))
+
+        asyncio.run(_with_units(warn))
     if failed:
         raise typer.Exit(code=1)
 
 
+def local_time(at: datetime, time_zone: str) -> str:
+    """`2025-03-30 09:00 +02:00`: the contact's wall clock with its offset, so a DST change reads right."""
+    local = at.astimezone(zone(time_zone))
+    offset = local.strftime("%z")
+    return f"{local:%Y-%m-%d %H:%M} {offset[:3]}:{offset[3:]}"
+
+
 def _table(timeline: Timeline, time_zone: str) -> Table:
-    table = Table(title=f"Timeline ({time_zone})")
+    table = Table(title=f"Timeline ({time_zone}; times with their offset from UTC)")
     table.add_column("Time", no_wrap=True)
     for column in ("Step", "What", "Detail", "Subject"):
         table.add_column(column)
     for row in timeline.rows:
-        local = row.line(time_zone)[:16]
-        table.add_row(local, row.step_id or "", row.what, row.detail, row.subject or "")
+        table.add_row(local_time(row.at, time_zone), row.step_id or "", row.what, row.detail, row.subject or "")
     return table
 
 
@@ -109,7 +153,7 @@ def simulate_flow(
         parse_events(lines, start_at),
         start_at,
         days,
-        rules or WorkspacePolicy(),
+        rules or NO_POLICY,
         subject=(lambda template, person: _subject(known, template, person)) if known else None,
     )
     console.print(_table(timeline, who.time_zone or (rules.time_zone if rules else "UTC")))
@@ -119,7 +163,7 @@ def _subject(known: dict[str, Any], template: str, person: ContactView) -> str:
     """The subject as this contact would read it (Liquid in the templates' sandbox); raw if it cannot render."""
     from liquid.exceptions import LiquidError
 
-    from services.sender.domain.liquid_env import environment
+    from services.sender.domain.rendering.liquid_env import environment
 
     source = str(known.get(template, {}).get("subject", ""))
     profile = {**person.attributes, "attributes": person.attributes, "tags": list(person.tags)}
@@ -130,6 +174,12 @@ def _subject(known: dict[str, Any], template: str, person: ContactView) -> str:
 
 
 # -- publishing and operating flows: straight to the database, so no running service is needed -----
+
+
+def _print_warnings(path: Path, warnings: list[str]) -> None:
+    for warning in warnings:
+        console.print(f"[yellow]warning[/yellow] {path}: {warning}", highlight=False, soft_wrap=True)
+
 
 WorkspaceOption = Annotated[str, typer.Option("--workspace", help="Workspace id")]
 
@@ -165,6 +215,7 @@ def publish(
                 await arm_flow_dates(units, journeys, workspace)
             what = "published" if result.created else "unchanged"
             console.print(f"[green]{what}[/green] {result.flow.id} v{result.flow.version} ({path})", highlight=False)
+            _print_warnings(path, await promise_warnings(units.pool, workspace, result.flow))
         return failed
 
     if asyncio.run(_with_units(go)):

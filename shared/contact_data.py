@@ -14,11 +14,12 @@ from typing import Any
 
 import asyncpg
 
-from shared.identity import IdentifierKind, identifier_hash
+from shared.consent import store as consent
+from shared.identity import IdentifierKind, contact_id_hash, identifier_hash
 from shared.outbox import drop_waiting
 
 # Proof of consent stays (an auditor may ask why someone was mailed) but loses its personal details.
-KEPT_BLANKED = {"consent_ledger": ("ip", "user_agent")}
+KEPT_BLANKED = {"consent_ledger": consent.blank_ledger_proof}
 # Hashes only, and what makes an erased address impossible to mail again.
 NEVER_ERASED = {"suppressions"}
 
@@ -27,6 +28,9 @@ SELECT table_name FROM information_schema.columns
 WHERE table_schema = current_schema() AND column_name IN ('workspace_id', 'contact_id')
 GROUP BY table_name HAVING count(*) = 2 ORDER BY table_name
 """
+
+
+_IDENTITIES = "SELECT value_hash FROM contact_identities WHERE workspace_id = $1 AND contact_id = $2"
 
 
 async def contact_tables(connection: asyncpg.Connection) -> list[str]:
@@ -72,29 +76,21 @@ async def erase_contact(
     )
     profile = json.loads(profile_json) if profile_json else {}
     identifiers: list[tuple[IdentifierKind, str]] = [
-        (kind, profile[kind]) for kind in ("email", "phone") if profile.get(kind)
+        (kind, profile[kind]) for kind in ("email", "phone", "external_id") if profile.get(kind)
     ]
-    for kind, value in identifiers:
-        await connection.execute(
-            "INSERT INTO suppressions (workspace_id, address_hash, scope, reason, source) "
-            "VALUES ($1, $2, 'all', $3, 'erasure') ON CONFLICT (workspace_id, address_hash, scope) "
-            "DO UPDATE SET reason = EXCLUDED.reason",
-            workspace_id,
-            identifier_hash(workspace_id, kind, value),
-            reason,
-        )
+    # Every identifier the person was known by stays behind as a keyed hash: what keeps them erased.
+    hashes = {identifier_hash(workspace_id, kind, value) for kind, value in identifiers}
+    hashes.add(contact_id_hash(workspace_id, contact_id))
+    hashes.update(bytes(row["value_hash"]) for row in await connection.fetch(_IDENTITIES, workspace_id, contact_id))
+    for address_hash in sorted(hashes):
+        await consent.suppress_erased(connection, workspace_id, address_hash, reason)
     removed: dict[str, int] = {}
     await connection.execute("SET LOCAL dripline.erasure = 'on'")
     for table in await contact_tables(connection):
         if table in NEVER_ERASED:
             continue
         if table in KEPT_BLANKED:
-            columns = ", ".join(f'"{column}" = NULL' for column in KEPT_BLANKED[table])
-            status = await connection.execute(
-                f'UPDATE "{table}" SET {columns} WHERE workspace_id = $1 AND contact_id = $2',
-                workspace_id,
-                contact_id,
-            )
+            status = await KEPT_BLANKED[table](connection, workspace_id, contact_id)
         else:
             status = await connection.execute(
                 f'DELETE FROM "{table}" WHERE workspace_id = $1 AND contact_id = $2', workspace_id, contact_id
@@ -102,25 +98,12 @@ async def erase_contact(
         count = int(str(status).rsplit(" ", 1)[-1])
         if count:
             removed[table] = count
-    # Records still waiting to be relayed (messages about to be requested, profile updates).
-    removed["outbox"] = await drop_waiting(connection, contact_id)
+    # Records about this workspace's contact still waiting to be relayed (messages about to be requested,
+    # profile updates); the same id in another workspace is another person.
+    removed["outbox"] = await drop_waiting(connection, workspace_id, contact_id)
     return removed
 
 
 async def is_suppressed(connection: asyncpg.Connection | asyncpg.Pool, workspace_id: str, email: str) -> bool:
-    return bool(await suppressed_among(connection, workspace_id, [identifier_hash(workspace_id, "email", email)]))
-
-
-async def suppressed_among(
-    connection: asyncpg.Connection | asyncpg.Pool, workspace_id: str, address_hashes: list[bytes]
-) -> set[bytes]:
-    """Which of these hashed addresses must never be mailed (erased or hard-bounced): one query for a whole list."""
-    if not address_hashes:
-        return set()
-    rows = await connection.fetch(
-        "SELECT address_hash FROM suppressions WHERE workspace_id = $1 AND address_hash = ANY($2::bytea[]) "
-        "AND scope = 'all'",
-        workspace_id,
-        address_hashes,
-    )
-    return {bytes(row["address_hash"]) for row in rows}
+    hashes = [identifier_hash(workspace_id, "email", email)]
+    return bool(await consent.suppressed_among(connection, workspace_id, hashes))

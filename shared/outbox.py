@@ -15,8 +15,10 @@ import math
 from collections.abc import Sequence
 
 import asyncpg
+import orjson
 import structlog
 
+from shared.contract.contacts import contact_key
 from shared.errors import Transient
 from shared.kafka.producer import OutgoingRecord, Producer
 from shared.outbox_frames import FrameError, pack, pack_rows, unpack
@@ -43,17 +45,17 @@ async def enqueue(connection: asyncpg.Connection, records: Sequence[OutgoingReco
     await connection.execute(_INSERT, [count for count, _ in rows], [frame for _, frame in rows])
 
 
-async def drop_waiting(connection: asyncpg.Connection, key: str) -> int:
-    """Take a key's records out of the rows still waiting (erasure); returns how many were taken.
+async def drop_waiting(connection: asyncpg.Connection, workspace_id: str, contact_id: str) -> int:
+    """Take one workspace's contact's records out of the rows still waiting (erasure); returns how many.
 
-    Rows hold many contacts' records, so a row is rewritten without this key's, or deleted when
+    Rows hold many contacts' records, so a row is rewritten without this contact's, or deleted when
     nothing else is left in it. Erasure is rare and the outbox is short, so the rows are found by
-    searching their bytes.
+    searching their bytes, and the records by their key and the workspace their value names.
     """
     dropped = 0
-    for row in await connection.fetch(_HOLDING, key):
+    for row in await connection.fetch(_HOLDING, contact_id):
         records = unpack(row["records"])
-        kept = [record for record in records if record.key != key]
+        kept = [record for record in records if not _about(record, workspace_id, contact_id)]
         if len(kept) == len(records):
             continue
         dropped += len(records) - len(kept)
@@ -64,6 +66,20 @@ async def drop_waiting(connection: asyncpg.Connection, key: str) -> int:
         else:
             await connection.execute("DELETE FROM outbox WHERE id = $1", row["id"])
     return dropped
+
+
+def _about(record: OutgoingRecord, workspace_id: str, contact_id: str) -> bool:
+    """Whether a record is about this workspace's contact: keyed `workspace/contact` (contacts.changes), or
+    keyed by the contact id with a value of this workspace (every other topic)."""
+    if record.key == contact_key(workspace_id, contact_id):
+        return True
+    if record.key != contact_id or record.value is None:
+        return False
+    try:
+        value = orjson.loads(record.value)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(value, dict) and value.get("workspace_id") == workspace_id
 
 
 def _loop_time() -> float:
@@ -108,7 +124,6 @@ class OutboxRelay:
         self._retry = retry_seconds
         self._wake = asyncio.Event()
         self._stopping = False
-        self._task: asyncio.Task[None] | None = None
         self.relayed = 0
         # Ids are handed out at insert, not at commit, so a row can commit below the last id relayed:
         # every poll interval a round sweeps from the start for such rows.
@@ -124,21 +139,10 @@ class OutboxRelay:
         """Something was committed to the outbox in this process: relay it without waiting for the poll."""
         self._wake.set()
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="outbox-relay")
-
-    async def stop(self, flush_seconds: float = 5.0) -> None:
-        """Relay what is waiting (within `flush_seconds`), then stop; what is left goes on the next start."""
+    def finish(self) -> None:
+        """Relay what is waiting, then let `run` return (the service's supervisor waits for it, up to its grace)."""
         self._stopping = True
         self._wake.set()
-        if self._task is None:
-            return
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), flush_seconds)
-        except TimeoutError:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
 
     async def relay_once(self) -> int:
         """Send one round; returns how many records went out (0: nothing waiting, or another replica relays)."""
@@ -162,7 +166,7 @@ class OutboxRelay:
         self.relayed += len(records)
         return len(records)
 
-    async def _run(self) -> None:
+    async def run(self) -> None:
         while True:
             # Cleared before the round, not after: a commit that nudges during the round is not lost.
             self._wake.clear()

@@ -1,12 +1,13 @@
-"""The shell every service shares: a pool, a producer, probes, metrics and an orderly shutdown.
+"""The shell every service shares: a pool, a producer, a worker supervisor, probes, metrics, a body
+limit, the API docs and metrics where the settings put them, and an orderly shutdown.
 
-A service adds its routes and its own start/stop steps; the order on shutdown is the
-reverse of start-up, so consumers stop (and commit) before the producer and the pool close.
+A service adds its routes and its own start/stop steps, and runs its long-running loops under
+`resources.supervisor`; the order on shutdown is the reverse of start-up, so consumers stop (and
+commit) before the producer and the pool close.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -19,10 +20,14 @@ from fastapi.telemetry import TelemetryConfig
 
 from shared.db.pool import create_pool
 from shared.errors import BrokerUnavailable
-from shared.http import instrument, operations_router
+from shared.http import BodyLimit, OperationsPort, instrument, operations_paths, operations_router
+from shared.identity import process_keys
+from shared.identity_keys import check_keys
 from shared.kafka.producer import Producer
 from shared.lifecycle import connect_producer
+from shared.secret_rules import refuse_builtin_api_keys
 from shared.settings import CommonSettings
+from shared.workers import RestartPolicy, Supervisor
 
 StartHook = Callable[["Resources"], Awaitable[Callable[[], Awaitable[None]] | None]]
 AppT = TypeVar("AppT", bound=FastAPI)
@@ -36,6 +41,8 @@ NO_TELEMETRY: TelemetryConfig = {
     "operation_spans": False,
     "auto_configure": False,
 }
+# Services whose settings name no `<service>_max_body_bytes` of their own.
+DEFAULT_MAX_BODY_BYTES = 1_000_000
 
 
 @dataclass
@@ -45,6 +52,7 @@ class Resources:
     settings: CommonSettings
     pool: asyncpg.Pool
     producer: Producer
+    supervisor: Supervisor
     extras: dict[str, object] = field(default_factory=dict)
 
 
@@ -93,9 +101,17 @@ def create_service_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await create_pool(settings)
+        try:
+            if settings.environment == "production":
+                await refuse_builtin_api_keys(pool)
+            await check_keys(pool, process_keys())  # other keys would silently match nobody
+        except BaseException:
+            await pool.close()
+            raise
         producer = Producer(settings, linger_ms=settings.kafka_linger_ms, timeout_seconds=producer_timeout_seconds)
-        connecting = asyncio.create_task(connect_producer(producer))
-        resources = Resources(settings, pool, producer)
+        supervisor = Supervisor(name, RestartPolicy.of(settings))
+        supervisor.start("broker-connect", lambda: connect_producer(producer), once=True)
+        resources = Resources(settings, pool, producer, supervisor)
         app.state.settings = settings
         app.state.resources = resources
         stops: list[Callable[[], Awaitable[None]]] = []
@@ -108,13 +124,21 @@ def create_service_app(
         finally:
             for stop in reversed(stops):
                 await stop()
-            connecting.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await connecting
+            await supervisor.stop_all()
             await producer.stop()
             await pool.close()
 
-    app = app_class(title=title, version="1", description=description, lifespan=lifespan, telemetry=NO_TELEMETRY)
+    docs = settings.api_docs
+    app = app_class(
+        title=title,
+        version="1",
+        description=description,
+        lifespan=lifespan,
+        telemetry=NO_TELEMETRY,
+        openapi_url="/openapi.json" if docs else None,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+    )
 
     async def database_ready() -> None:
         await app.state.resources.pool.fetchval("SELECT 1")
@@ -125,6 +149,15 @@ def create_service_app(
         except KafkaError as error:
             raise BrokerUnavailable(str(error)) from error
 
-    app.include_router(operations_router(name, {"database": database_ready, "broker": broker_ready}))
+    def loop_states() -> dict[str, str]:
+        resources: Resources | None = getattr(app.state, "resources", None)
+        return resources.supervisor.health() if resources is not None else {}
+
+    checks = {"database": database_ready, "broker": broker_ready}
+    app.include_router(operations_router(name, checks, loop_states, metrics=settings.metrics_endpoint))
     instrument(app, name)
+    max_body = getattr(settings, f"{name}_max_body_bytes", DEFAULT_MAX_BODY_BYTES)
+    app.add_middleware(BodyLimit, max_bytes=max_body)
+    if settings.operations_port is not None:
+        app.add_middleware(OperationsPort, port=settings.operations_port, paths=operations_paths(app))
     return app

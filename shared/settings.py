@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # `.dripline/stack.env` is written by `make run`, so a service or CLI command started by hand
@@ -24,6 +24,11 @@ class CommonSettings(BaseSettings):
 
     model_config = _CONFIG
 
+    environment: Literal["local", "production"] = Field(
+        default="production",
+        description="`local` (what `dripline run` sets) lets a service start with the built-in development "
+        "secrets; `production` refuses to start while a secret is missing, shorter than 32 bytes or built in.",
+    )
     database_url: str | None = Field(
         default=None,
         validation_alias=AliasChoices("DATABASE_URL", "DRIPLINE_DATABASE_URL"),
@@ -47,6 +52,21 @@ class CommonSettings(BaseSettings):
         "arrive, so this only paces idle polling; the embedded broker waits the whole time, so a record's "
         "latency per consumer hop is up to this.",
     )
+    kafka_session_timeout_ms: int = Field(
+        default=10_000,
+        ge=500,
+        le=300_000,
+        description="How long a consumer group waits for a silent member before handing its partitions to the "
+        "others. The embedded broker also makes a joining member wait about half of it, and a member that "
+        "rejoins wait for its old self to expire, so `make run` on the embedded broker sets 1000 (and the "
+        "heartbeat 250).",
+    )
+    kafka_heartbeat_interval_ms: int = Field(
+        default=3_000,
+        ge=100,
+        le=100_000,
+        description="How often a consumer tells its group it is alive; well under the session timeout.",
+    )
     kafka_linger_ms: int = Field(
         default=0,
         ge=0,
@@ -62,6 +82,23 @@ class CommonSettings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = Field(default=True, description="JSON logs (set false for console-friendly lines).")
     shutdown_grace_seconds: float = Field(default=20.0, description="Time to finish in-flight work on SIGTERM.")
+    http_keep_alive_seconds: int = Field(
+        default=75,
+        ge=1,
+        description=(
+            "How long an idle HTTP connection stays open. Longer than a client's or load balancer's own idle limit,"
+            " so the client always closes first and never sends a request on a connection the server is closing."
+        ),
+    )
+    api_docs: bool = Field(default=True, description="Serve the OpenAPI description (/openapi.json, /docs, /redoc).")
+    metrics_endpoint: bool = Field(default=True, description="Serve Prometheus metrics at /metrics.")
+    operations_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65_535,
+        description="Serve /metrics and the API docs on this second port only (the service's port answers 404 "
+        "for them). Unset: on the service's port.",
+    )
     # Links in messages (clicks, unsubscribe, confirmation) are signed by the services that
     # write them and verified by the tracker, so every service shares these two.
     tracker_public_url: str = Field(default="http://127.0.0.1:8004", description="Base URL in emails.")
@@ -69,6 +106,48 @@ class CommonSettings(BaseSettings):
         default=SecretStr("dev:insecure-development-key-change-me"),
         description="Comma-separated `kid:secret` pairs; the first signs, all verify (rotation).",
     )
+    # Identity and suppression tables hold keyed hashes of addresses; every service makes the same ones.
+    identifier_keys: SecretStr = Field(
+        default=SecretStr("dev:insecure-development-identifier-key"),
+        description="HMAC keys of the hashes identity and suppression tables hold: comma-separated `kid:secret` "
+        "pairs, oldest first. Rotate by adding a key at the end and running `dripline migrate`, which re-keys "
+        "the stored hashes; never remove or reorder one (docs/privacy.md).",
+    )
+    erasure_deadline_hours: float = Field(
+        default=24.0,
+        gt=0,
+        le=24 * 30,
+        description="Longest an erased contact's profiles stay on contacts.changes after the tombstone, on Apache "
+        "Kafka: sets the topic's segment.ms and max.compaction.lag.ms when Dripline creates it.",
+    )
+    # Every long-running loop runs under the worker supervisor (shared/workers.py).
+    loop_backoff_initial_seconds: float = Field(
+        default=0.5, gt=0, description="Wait before restarting a loop that crashed; doubles per crash in a row."
+    )
+    loop_backoff_max_seconds: float = Field(default=30.0, gt=0, description="Longest wait before a loop restarts.")
+    loop_healthy_after_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="A restarted loop counts as healthy (and /readyz as ready) once it has run this long.",
+    )
+    loop_crash_limit: int = Field(
+        default=3, ge=1, description="More restarts than this within a minute: the loop is crash-looping (/readyz 503)."
+    )
+    consumer_retry_seconds: float = Field(
+        default=1.0, gt=0, description="First wait before a consumer retries a failed batch; doubles up to the cap."
+    )
+    consumer_poison_attempts: int = Field(
+        default=3, ge=1, description="Tries of a record that keeps failing before it goes to dead letters."
+    )
+
+    @model_validator(mode="after")
+    def _heartbeat_within_session(self) -> CommonSettings:
+        if self.kafka_heartbeat_interval_ms >= self.kafka_session_timeout_ms:
+            raise ValueError(
+                "DRIPLINE_KAFKA_HEARTBEAT_INTERVAL_MS must be shorter than DRIPLINE_KAFKA_SESSION_TIMEOUT_MS "
+                "(a third of it or less), or the group drops members that are alive"
+            )
+        return self
 
 
 class IngestSettings(CommonSettings):
@@ -88,6 +167,9 @@ class SchedulerSettings(CommonSettings):
 
     scheduler_host: str = "127.0.0.1"
     scheduler_port: int = 8002
+    scheduler_max_body_bytes: int = Field(
+        default=262_144, ge=1, description="Larger request bodies get 413 (flow files are at most 32 KiB)."
+    )
     timer_batch: int = Field(default=500, ge=1, description="Timers claimed per transaction.")
     timer_workers: int = Field(
         default=2,
@@ -103,8 +185,39 @@ class SchedulerSettings(CommonSettings):
     outbox_batch: int = Field(default=500, ge=1, description="Records the outbox relay sends per batch.")
     outbox_poll_seconds: float = Field(default=0.5, gt=0, description="Outbox relay poll when not woken in-process.")
     intake_max_records: int = Field(default=500, ge=1, description="Records per consumer batch (one transaction).")
+    reconcile_after_seconds: float = Field(
+        default=900.0,
+        gt=0,
+        description="A message requested this long ago that the sender's send ledger still lacks (the broker "
+        "lost it) is requested again through the outbox; rounds run every quarter of this, at most 60 s apart.",
+    )
+    reconcile_batch: int = Field(default=500, ge=1, description="Most messages requested again per round.")
+    reconcile_max_re_requests: int = Field(
+        default=3, ge=1, description="Times a message is requested again before it is given up (logged and counted)."
+    )
     history_days: int = Field(default=90, ge=1, description="How long contact events are kept for flow conditions.")
     history_limit: int = Field(default=500, ge=1, description="Most recent events loaded per contact.")
+    message_retention_days: int = Field(
+        default=180,
+        ge=1,
+        description="How long a message's rows (send ledger with SMTP replies, sends, requests) are kept; the "
+        "daily retention pass deletes older ones.",
+    )
+    engagement_retention_days: int = Field(
+        default=395,
+        ge=1,
+        description="How long per-contact engagement (each message's opens and clicks, attributed purchases, "
+        "flow entries) is kept for reports; daily totals per flow step are kept.",
+    )
+    consent_evidence_retention_days: int = Field(
+        default=1095,
+        ge=1,
+        description="How long the IP network and user agent of a consent ledger entry are kept; the entry itself "
+        "(what was agreed, when, how) stays as long as the contact.",
+    )
+    retention_interval_hours: float = Field(
+        default=24.0, gt=0, description="How often the retention pass runs (in the scheduler)."
+    )
     scheduler_intake: bool = Field(
         default=True, description="Run the intake consumer in this process (off: a timer and relay worker only)."
     )
@@ -125,6 +238,25 @@ class SchedulerSettings(CommonSettings):
         description="The analytics fold's fetch wait (DRIPLINE_KAFKA_FETCH_MAX_WAIT_MS for the others): reports "
         "can be a quarter second behind, and on the embedded broker each idle fetch of its seven topics costs CPU.",
     )
+    broadcast_resolve_batch: int = Field(
+        default=10_000, ge=1, description="Audience members a broadcast resolves into recipients per statement."
+    )
+    broadcast_send_batch: int = Field(
+        default=1_000, ge=1, description="Recipients of a broadcast judged and requested per transaction."
+    )
+    broadcast_poll_seconds: float = Field(
+        default=1.0, gt=0, description="Longest sleep of the broadcast loop between looks for work."
+    )
+    console_sender_url: str = Field(
+        default="http://127.0.0.1:8003",
+        description="The sender's address inside the cluster: the console's template previews and test sends are "
+        "made there, each request signed with the link signing keys.",
+    )
+    broadcasts_may_exceed_caps: bool = Field(
+        default=False,
+        description="Broadcasts may go past the workspace's frequency caps (they still count toward them, for "
+        "flows' messages). Off: a capped recipient waits until the cap allows, as a flow's message does.",
+    )
 
 
 class SenderSettings(CommonSettings):
@@ -132,11 +264,20 @@ class SenderSettings(CommonSettings):
 
     sender_host: str = "127.0.0.1"
     sender_port: int = 8003
+    sender_max_body_bytes: int = Field(default=1_000_000, ge=1, description="Larger request bodies get 413.")
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 2525
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
-    smtp_starttls: bool = Field(default=True, description="Use STARTTLS when the server offers it.")
+    smtp_tls: Literal["require", "opportunistic", "off"] | None = Field(
+        default=None,
+        description="STARTTLS: `require` (a server without it gets no mail), `opportunistic` (when offered) or "
+        "`off`. Unset: `require` when a username is set, else `opportunistic` (`off` if SMTP_STARTTLS is false). "
+        "A password only ever goes over TLS.",
+    )
+    smtp_starttls: bool = Field(
+        default=True, description="Older switch: false means DRIPLINE_SMTP_TLS=off while that is unset."
+    )
     mail_from: str = "Dripline Demo <hello@dripline.example>"
     postal_address: str = "Dripline Demo Shop, Storgata 1, 0155 Oslo, Norway"
     dkim_private_key: SecretStr | None = Field(default=None, description="PEM private key; unset: no DKIM.")
@@ -144,6 +285,35 @@ class SenderSettings(CommonSettings):
     dkim_domain: str | None = None
     sending_domain: str | None = Field(
         default=None, description="Domain of Message-IDs and the unsubscribe mailbox. Unset: the mail_from domain."
+    )
+    identity_encryption_key: SecretStr = Field(
+        default=SecretStr("insecure-development-identity-encryption-key"),
+        description="Encrypts the workspaces' DKIM private keys in the database (`dripline domains add`); the "
+        "sender and the CLI need the same value. Changing it makes stored keys unreadable: add the domains again.",
+    )
+    spf_include: str | None = Field(
+        default=None,
+        description="The SMTP relay's SPF domain, printed as `include:` in a sending domain's SPF record and "
+        "checked by `dripline domains verify`. Unset: the record says `mx` (the domain's own mail servers).",
+    )
+    dns_nameservers: str | None = Field(
+        default=None,
+        description="DNS servers (`host` or `host:port`, comma-separated) that sending-domain checks ask "
+        "(`dripline domains verify`, POST /v1/sending-domain/verify). Unset: the system's resolver.",
+    )
+    receiving_domains: str = Field(
+        default="gmail: gmail.com googlemail.com 4/10; outlook: outlook.com hotmail.com live.com msn.com 4/10; "
+        "yahoo: yahoo.com ymail.com aol.com 2/5; other: * -/-",
+        description="Groups of receiving domains, `name: domain… connections/rate-per-second [via host:port]`, "
+        "`;`-separated; `*` is everyone else, `-` no cap of the group's own (the SMTP settings still apply). Each "
+        "group slows down alone when its receivers defer (4xx) and recovers gradually; `via` sends it through "
+        "another relay.",
+    )
+    warmup_schedule: str = Field(
+        default="200 500 1000 2000 5000 10000 20000 40000 80000 150000",
+        description="Most emails a day from a newly added sending domain, day by day from the day it was added; "
+        "past the last day no limit. What is over a day's volume waits, in order, for the next day (deferred, "
+        "its reason saying so). Empty: no warm-up.",
     )
     retry_schedule: str = Field(
         default="1m 5m 30m 2h 6h", description="Waits after each deferral (4xx); past the last one, give up."
@@ -176,6 +346,20 @@ class SenderSettings(CommonSettings):
         default=24.0, ge=0, description="How often live templates' links are checked (0: never, only the CLI)."
     )
 
+    @property
+    def smtp_tls_policy(self) -> Literal["require", "opportunistic", "off"]:
+        if self.smtp_tls is not None:
+            return self.smtp_tls
+        if self.smtp_username:
+            return "require"  # a downgrade (STARTTLS stripped on the way) would expose the password
+        return "opportunistic" if self.smtp_starttls else "off"
+
+    @model_validator(mode="after")
+    def _no_password_in_clear(self) -> SenderSettings:
+        if self.smtp_username and self.smtp_tls_policy == "off":
+            raise ValueError("DRIPLINE_SMTP_TLS=off with DRIPLINE_SMTP_USERNAME set would send the password in clear")
+        return self
+
 
 class TrackerSettings(CommonSettings):
     """Public links: opens, clicks, unsubscribes, preferences."""
@@ -190,6 +374,21 @@ class TrackerSettings(CommonSettings):
         default=200_000, ge=1, description="Hits held while the broker is away; beyond this they are dropped."
     )
     tracker_max_body_bytes: int = Field(default=1_000_000, description="Larger request bodies (bounce mails) get 413.")
+    tracker_feedback_smtp_port: int | None = Field(
+        default=None,
+        description="Port of the SMTP receiver for spam complaint reports (ARF) and mailto unsubscribes: the MX of "
+        "the unsubscribe address and the address given to feedback loops (docs/deliverability.md). Unset: no "
+        "receiver (POST /v1/bounces/dsn takes the same mail).",
+    )
+    confirm_token_max_age_hours: float = Field(
+        default=168, gt=0, description="Sign-up confirmation links older than this answer 'expired' (400)."
+    )
+    resubscribe_token_max_age_hours: float = Field(
+        default=168,
+        gt=0,
+        description="Preferences links older than this can no longer subscribe a person again (unsubscribe links "
+        "never expire).",
+    )
 
 
 class DevStackSettings(CommonSettings):

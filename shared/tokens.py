@@ -18,17 +18,27 @@ from enum import StrEnum
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-__all__ = ["KeyRing", "MessageTokens", "TokenClaims", "TokenError", "TokenKind", "safe_click_url"]
+from pydantic import SecretStr
+
+from shared.errors import ConfigurationError
+
+__all__ = ["KeyRing", "MessageTokens", "TokenClaims", "TokenError", "TokenExpired", "TokenKind", "safe_click_url"]
 
 _MAC_BYTES = 16
 _MIN_SECRET_BYTES = 16
 _KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,8}")
 _SEP = "\n"
 _FIELDS = 8
+# A broadcast's message carries its broadcast id as one more field before the url; flows' tokens keep eight.
+_FIELDS_WITH_BROADCAST = 9
 
 
 class TokenError(ValueError):
     """A token that must not be trusted: tampered, unknown key, malformed or wrong kind."""
+
+
+class TokenExpired(TokenError):
+    """A genuine token older than its kind may be: the page says the link has expired."""
 
 
 class TokenKind(StrEnum):
@@ -65,6 +75,7 @@ class TokenClaims:
     flow_id: str | None = None
     step_id: str | None = None
     url: str | None = None
+    broadcast_id: str | None = None
 
 
 @lru_cache(maxsize=1024)
@@ -138,13 +149,20 @@ def _checked_url(kind: TokenKind, url: str | None) -> str:
 
 
 def _encode_ids(
-    message_id: str, workspace_id: str, contact_id: str, flow_id: str | None, step_id: str | None, issued_at: int
+    message_id: str,
+    workspace_id: str,
+    contact_id: str,
+    flow_id: str | None,
+    step_id: str | None,
+    issued_at: int,
+    broadcast_id: str | None = None,
 ) -> bytes:
     """The payload's fields between the kind and the url, newline-framed on both sides."""
-    middle = _SEP.join(
-        ("", message_id, workspace_id, contact_id, flow_id or "", step_id or "", str(int(issued_at)), "")
-    )
-    if middle.count(_SEP) != _FIELDS - 1:
+    fields = ["", message_id, workspace_id, contact_id, flow_id or "", step_id or "", str(int(issued_at))]
+    if broadcast_id:
+        fields.append(broadcast_id)
+    middle = _SEP.join((*fields, ""))
+    if middle.count(_SEP) != len(fields):
         raise TokenError("token ids must not contain a newline")
     return _utf8(middle)
 
@@ -152,8 +170,9 @@ def _encode_ids(
 def _encode_claims(claims: TokenClaims) -> bytes:
     url = _checked_url(claims.kind, claims.url)
     ids = _encode_ids(
-        claims.message_id, claims.workspace_id, claims.contact_id, claims.flow_id, claims.step_id, claims.issued_at
-    )
+        claims.message_id, claims.workspace_id, claims.contact_id, claims.flow_id, claims.step_id, claims.issued_at,
+        claims.broadcast_id,
+    )  # fmt: skip
     return _KIND_CODE_BYTES[claims.kind] + ids + _utf8(url)
 
 
@@ -162,6 +181,11 @@ def _decode_claims(raw: bytes) -> TokenClaims:
         fields = raw.decode("utf-8").split(_SEP)
     except UnicodeDecodeError as err:
         raise TokenError("token payload is not utf-8") from err
+    broadcast_id = ""
+    if len(fields) == _FIELDS_WITH_BROADCAST:
+        broadcast_id = fields.pop(7)
+        if not broadcast_id:
+            raise TokenError("token payload has the wrong shape")
     if len(fields) != _FIELDS:
         raise TokenError("token payload has the wrong shape")
     code, message_id, workspace_id, contact_id, flow_id, step_id, issued_at, url = fields
@@ -177,8 +201,9 @@ def _decode_claims(raw: bytes) -> TokenClaims:
     elif url:
         raise TokenError("only click tokens carry a url")
     return TokenClaims(
-        kind, message_id, workspace_id, contact_id, int(issued_at), flow_id or None, step_id or None, url or None
-    )
+        kind, message_id, workspace_id, contact_id, int(issued_at), flow_id or None, step_id or None, url or None,
+        broadcast_id or None,
+    )  # fmt: skip
 
 
 class KeyRing:
@@ -222,9 +247,11 @@ class KeyRing:
         issued_at: int,
         flow_id: str | None = None,
         step_id: str | None = None,
+        broadcast_id: str | None = None,
     ) -> MessageTokens:
         """A signer for one message's tokens, which differ only in kind and url."""
-        return MessageTokens(self, _encode_ids(message_id, workspace_id, contact_id, flow_id, step_id, issued_at))
+        ids = _encode_ids(message_id, workspace_id, contact_id, flow_id, step_id, issued_at, broadcast_id)
+        return MessageTokens(self, ids)
 
     def _sign_payload(self, payload: bytes) -> str:
         signed = self._signing_head + _b64encode(payload)
@@ -242,7 +269,8 @@ class KeyRing:
         """Return the claims of a genuine token, else raise ``TokenError``.
 
         Pass ``kind`` so that, say, an open token can never be replayed as an unsubscribe;
-        pass ``now`` and ``max_age_s`` (seconds) to refuse tokens older than that.
+        pass ``now`` and ``max_age_s`` (seconds) to refuse tokens older than that (``TokenExpired``).
+        Any other spelling of a genuine token (another base64 character that decodes alike) is refused.
         """
         parts = token.split(".")
         if len(parts) != 3:
@@ -256,13 +284,15 @@ class KeyRing:
             mac = mac_text.encode("ascii")
         except UnicodeEncodeError as err:
             raise TokenError("token is not ascii") from err
-        if not hmac.compare_digest(signer.digest(head)[:_MAC_BYTES], _b64decode(mac)):
+        # Compared as text, not as decoded bytes: base64 leaves the last character's low bits
+        # (and any stray padding) free, so only the one spelling the signer wrote is accepted.
+        if not hmac.compare_digest(_b64encode(signer.digest(head)[:_MAC_BYTES]), mac):
             raise TokenError("token signature does not match")
         claims = _decode_claims(_b64decode(head[len(key_id) + 1 :]))
         if kind is not None and claims.kind is not kind:
             raise TokenError(f"expected a {kind} token, got {claims.kind}")
         if now is not None and max_age_s is not None and now - claims.issued_at > max_age_s:
-            raise TokenError("token has expired")
+            raise TokenExpired("token has expired")
         return claims
 
 
@@ -281,12 +311,17 @@ class MessageTokens:
         return self._ring._sign_payload(payload)
 
 
-def key_ring_from_setting(spec: str) -> KeyRing:
-    """`kid:secret,kid2:secret2` (the `DRIPLINE_LINK_SIGNING_KEYS` setting) → a ring signing with the first key."""
+def key_ring_from_setting(spec: SecretStr | str) -> KeyRing:
+    """`kid:secret,kid2:secret2` (the `DRIPLINE_LINK_SIGNING_KEYS` setting) → a ring signing with the first key.
+
+    The one constructor every service uses, so the sender signs what the tracker verifies; a malformed
+    setting stops start-up with a configuration error, never a request.
+    """
+    text = spec.get_secret_value() if isinstance(spec, SecretStr) else spec
     pairs: list[tuple[str, bytes]] = []
-    for item in spec.split(","):
+    for item in text.split(","):
         key_id, colon, secret = item.strip().partition(":")
         if not colon or not key_id or not secret:
-            raise ValueError("link signing keys must look like `kid:secret,kid2:secret2`")
+            raise ConfigurationError("link signing keys must look like `kid:secret,kid2:secret2`")
         pairs.append((key_id, secret.encode()))
     return KeyRing(pairs)

@@ -42,8 +42,11 @@ CLUSTER_VALUES: dict[str, str] = {
     "kafka_bootstrap_servers": KAFKA_BOOTSTRAP,
     "data_dir": "/tmp/dripline",
     "tracker_public_url": "https://links.dripline.example",
+    "console_sender_url": "http://dripline-sender:8003",  # the sender's Service (workloads.py)
     "smtp_host": "smtp.dripline.example",
     "smtp_port": "587",
+    "smtp_tls": "require",  # the relay's password, and the mail, never go in clear
+    "environment": "production",  # the code's default too; said here so a reader of the ConfigMap sees it
     "scheduler_analytics": "false",  # the dripline-analytics Deployment runs the fold (workloads.ANALYTICS)
     **{f"{service}_host": "0.0.0.0" for service in SERVICE_SETTINGS},
 }

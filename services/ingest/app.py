@@ -7,10 +7,11 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from services.ingest.api import contacts, events, topics
+from services.ingest.api import contact_lookup, contacts, events, topics
+from services.ingest.api.bodies import JsonBodies
 from services.ingest.api.errors import install_error_handlers
 from services.ingest.api.fastpath import BATCH_ROUTE, ROUTE, EventFastPath
-from services.ingest.intake import Intake
+from services.ingest.usecases.intake import Intake
 from shared.http import BodyLimit
 from shared.service import Resources, create_service_app
 from shared.settings import IngestSettings
@@ -20,6 +21,10 @@ DESCRIPTION = """
 Shops post what their customers do. Every accepted event is on the broker before
 the answer (202) leaves; when the broker is away the answer is 503 with `Retry-After`.
 Authenticate with a workspace API key: `Authorization: Bearer dl_…`.
+
+Bodies are JSON (`Content-Type: application/json`), optionally `Content-Encoding: gzip`. Every
+refusal names what to fix: `{"error": …, "errors": [{"path": "$.contact.email", "reason": …}]}`.
+Text fields refuse NUL and other control characters; ids match `^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}$`.
 """
 
 
@@ -63,8 +68,11 @@ def create_app(settings: IngestSettings | None = None) -> IngestApp:
     install_error_handlers(app)
     app.include_router(events.router)
     app.include_router(contacts.router)
+    app.include_router(contact_lookup.router)
     app.include_router(topics.router)
-    app.add_middleware(BodyLimit, max_bytes=settings.ingest_max_body_bytes)
+    limit = settings.ingest_max_body_bytes
+    app.add_middleware(JsonBodies, max_bytes=limit)  # inside BodyLimit: it counts the bytes sent
+    app.add_middleware(BodyLimit, max_bytes=limit)
     fast_path = EventFastPath(app.framework, state=lambda: app.state)
-    app.events_front = BodyLimit(fast_path, max_bytes=settings.ingest_max_body_bytes)
+    app.events_front = BodyLimit(JsonBodies(fast_path, limit, check_utf8=False), max_bytes=limit)
     return app

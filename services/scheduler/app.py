@@ -11,12 +11,16 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI
 
-from services.scheduler.analytics.runtime import analytics_hook
-from services.scheduler.api import enrollments, flows, segments
+from services.scheduler.analytics.domain.broadcast_tests import pick_winner
+from services.scheduler.analytics.workers.runtime import analytics_hook
+from services.scheduler.api import broadcasts, enrollments, flows, segments
+from services.scheduler.api.broadcast_reports import router as broadcast_reports_router
+from services.scheduler.api.console.routes import router as console_router
 from services.scheduler.api.dashboard import router as dashboard_router
+from services.scheduler.api.dashboard_broadcasts import router as dashboard_broadcasts_router
 from services.scheduler.api.reports import router as reports_router
-from services.scheduler.runtime import build_scheduler
-from services.scheduler.unit import Clock, system_clock
+from services.scheduler.unit_of_work.unit import Clock, system_clock
+from services.scheduler.workers.runtime import build_scheduler
 from shared.service import Resources, create_service_app
 from shared.settings import SchedulerSettings
 
@@ -30,7 +34,7 @@ def create_app(settings: SchedulerSettings | None = None, *, clock: Clock = syst
     settings = settings or SchedulerSettings()
 
     async def start_scheduler(resources: Resources) -> Callable[[], Awaitable[None]]:
-        scheduler = build_scheduler(settings, resources, clock)
+        scheduler = build_scheduler(settings, resources, clock, pick_winner)
         app.state.scheduler = scheduler
         scheduler.start(resources)
         return scheduler.stop
@@ -46,5 +50,9 @@ def create_app(settings: SchedulerSettings | None = None, *, clock: Clock = syst
     app.include_router(enrollments.router)
     app.include_router(reports_router)
     app.include_router(dashboard_router)
+    app.include_router(dashboard_broadcasts_router)
     app.include_router(segments.router)
+    app.include_router(broadcasts.router)
+    app.include_router(broadcast_reports_router)
+    app.include_router(console_router)
     return app

@@ -64,7 +64,8 @@ def asyncapi() -> dict[str, Any]:
             "version": "1.0.0",
             "description": (
                 "Every record is JSON, keyed by contact id (one contact's records stay in order on one "
-                "partition), and carries event_id, workspace_id, occurred_at, received_at and schema_version. "
+                "partition; contacts.changes by workspace_id/contact_id, since contact ids are unique only within "
+                "a workspace), and carries event_id, workspace_id, occurred_at, received_at and schema_version. "
                 "Delivery is at least once: drop records whose (workspace_id, event_id) you have seen. "
                 "Topic names get the deployment's prefix (DRIPLINE_TOPIC_PREFIX, empty by default)."
             ),

@@ -11,7 +11,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, TypeAdapter
 
+from shared.contract.audit import AuditEntry
 from shared.contract.contacts import ContactChanged
+from shared.contract.erasure import ContactErased, compaction_config
 from shared.contract.internal import (
     Engagement,
     FlowTransition,
@@ -20,9 +22,12 @@ from shared.contract.internal import (
     MessageStatus,
     SplitWinnerDeclared,
 )
+from shared.contract.segments import SegmentChange
 from shared.contract.shop import ActivityEvent, CartEvent, PurchaseEvent, SignupEvent, TrackEvent
 
 DAY_MS = 24 * 3600 * 1000
+# DRIPLINE_ERASURE_DEADLINE_HOURS's default: what the generated manifests use.
+ERASURE_DEADLINE_HOURS = 24.0
 
 
 @dataclass(frozen=True)
@@ -34,7 +39,12 @@ class Topic:
     consumers: tuple[str, ...]
     retention_ms: int = 14 * DAY_MS
     compacted: bool = False
-    key: str = "contact_id"
+    key: str = "contact_id"  # the record's field (or fields joined by "/") its key is made of
+
+    def key_of(self, record: BaseModel) -> str:
+        if "/" not in self.key:
+            return str(getattr(record, self.key))
+        return "/".join(str(getattr(record, field)) for field in self.key.split("/"))
 
     def full_name(self, prefix: str) -> str:
         return f"{prefix}{self.name}"
@@ -42,10 +52,10 @@ class Topic:
     def adapter(self) -> TypeAdapter[Any]:
         return _adapter(self.schema)
 
-    def config(self) -> dict[str, str]:
-        """Broker-side topic configuration."""
+    def config(self, erasure_deadline_hours: float = ERASURE_DEADLINE_HOURS) -> dict[str, str]:
+        """Broker-side topic configuration; a compacted topic forgets what a tombstone replaces within the deadline."""
         if self.compacted:
-            return {"cleanup.policy": "compact"}
+            return compaction_config(erasure_deadline_hours)
         return {"cleanup.policy": "delete", "retention.ms": str(self.retention_ms)}
 
 
@@ -76,6 +86,7 @@ CONTACTS = Topic(
     "ingest",
     ("scheduler", "sender"),
     compacted=True,
+    key="workspace_id/contact_id",
 )
 MESSAGES_REQUESTED = Topic(
     "messages.requested", MessageRequested, "Messages flows ask to deliver.", "scheduler", ("sender",)
@@ -91,6 +102,21 @@ ENGAGEMENT = Topic(
 TRANSITIONS = Topic(
     "flows.transitions", FlowTransition, "Contacts entering, moving through and leaving flows.", "scheduler", ()
 )
+ERASED = Topic(
+    "contacts.erased",
+    ContactErased,
+    "Contacts erased: workspace, contact id and when, no personal data; erase what you keep about them.",
+    "ingest",
+    (),
+    retention_ms=30 * DAY_MS,
+)
+SEGMENT_CHANGES = Topic(
+    "segments.changes",
+    SegmentChange,
+    "Contacts entering and leaving segments (on an event, as time passes, or in a backfill); no personal data.",
+    "scheduler",
+    (),
+)
 
 ALL_TOPICS: tuple[Topic, ...] = (
     SIGNUPS,
@@ -102,6 +128,8 @@ ALL_TOPICS: tuple[Topic, ...] = (
     MESSAGES_STATUS,
     ENGAGEMENT,
     TRANSITIONS,
+    ERASED,
+    SEGMENT_CHANGES,
 )
 
 DEAD_LETTERS = Topic(
@@ -133,8 +161,18 @@ AB_WINNERS = Topic(
     key="flow_id",
 )
 
+AUDIT = Topic(
+    "workspaces.audit",
+    AuditEntry,
+    "Changes made in the console or through the API (publish, pause, resume, key creation): who, what, when.",
+    "scheduler",
+    (),
+    retention_ms=365 * DAY_MS,
+    key="workspace_id",
+)
+
 # Topics whose records are about something other than one contact.
-OTHER_TOPICS: tuple[Topic, ...] = (DEAD_LETTERS, LINK_CHECKS, AB_WINNERS)
+OTHER_TOPICS: tuple[Topic, ...] = (DEAD_LETTERS, LINK_CHECKS, AB_WINNERS, AUDIT)
 EVERY_TOPIC: tuple[Topic, ...] = (*ALL_TOPICS, *OTHER_TOPICS)
 
 _SHOP_TOPIC_BY_TYPE = {

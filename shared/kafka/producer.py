@@ -32,7 +32,7 @@ class OutgoingRecord:
 
     @classmethod
     def of(cls, topic: Topic, record: BaseModel, key: str | None = None) -> OutgoingRecord:
-        record_key = key if key is not None else str(getattr(record, topic.key))
+        record_key = key if key is not None else topic.key_of(record)
         return cls(topic, record_key, encode_value(record), headers_for(record))
 
 
@@ -125,6 +125,14 @@ class Producer:
                 self._by_key.clear()
             index = self._by_key[cache_key] = _PARTITIONER(key_bytes, range(count), range(count))
         return index
+
+    async def partition_count(self, topic: Topic) -> int:
+        """How many partitions the topic has (fixed when topics are made)."""
+        name = topic.full_name(self._settings.topic_prefix)
+        try:
+            return len(await self._producer.partitions_for(name))
+        except KafkaError as error:
+            raise BrokerUnavailable(f"no metadata for {name}: {error!r}") from error
 
     async def publish(self, topic: Topic, records: Iterable[BaseModel]) -> None:
         await self.send_all([OutgoingRecord.of(topic, record) for record in records])

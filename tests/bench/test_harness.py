@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.harness import Figure, Latency, StageResult, Target, percentile
-from bench.report import BEGIN, END, write_reports
+from bench.harness import Figure, Latency, StageResult, Target, _who, percentile
+from bench.report import BEGIN, END, markdown, scale_out_table, write_reports
 from bench.runner import STAGE_NAMES, machine, run_stages
+from bench.scaleout import SENDER, TIMERS, cpu_key
 from bench.sizes import TINY
 
 
@@ -73,6 +74,64 @@ def test_the_readme_shows_timer_lateness_when_one_process_keeps_up(tmp_path: Pat
 
     assert "Timers when one process keeps up (2,000 due/s): p50 3.0 / p99 18.0 ms." in readme.read_text()
     assert "End to end with nothing queued" not in readme.read_text()
+
+
+class _Titled:
+    """What CpuShare reads of a process: its name and its command line (a PostgreSQL backend's title)."""
+
+    def __init__(self, name: str, *command: str) -> None:
+        self._name, self._command = name, list(command)
+
+    def name(self) -> str:
+        return self._name
+
+    def cmdline(self) -> list[str]:
+        return self._command
+
+
+def test_cpu_counters_keep_other_databases_backends_apart_from_the_benchs() -> None:
+    def who(name: str, *command: str) -> str:
+        return _who(_Titled(name, *command))  # type: ignore[arg-type]
+
+    assert who("postgres", "postgres: postgres dripline_bench_1a2b [local] idle") == "postgres"
+    assert who("postgres", "postgres: postgres dripline_test_9f [local] idle") == "postgres (other databases)"
+    assert who("postgres", "postgres: checkpointer ", "", "") == "postgres"
+    assert who("python", "/usr/bin/python", "-m", "services.sender") == "services.sender"
+
+
+def _scaled(name: str, title: str, unit: str, rates: dict[str, float], extra: dict[str, float]) -> dict[str, object]:
+    figures = [Figure(figure, "dripline", int(rate), 1.0, unit) for figure, rate in rates.items()]
+    return StageResult(name, title, figures, extra=extra).as_json()
+
+
+def test_the_scale_out_table_gives_each_process_count_its_rate_factor_and_cpu_per_unit() -> None:
+    timers = _scaled(
+        "scheduler-timers",
+        "Scheduler, timers",
+        "fires/s",
+        {"dripline": 4000, "dripline-2-processes": 6000, "dripline-4-processes": 7000, "dripline-steady": 9},
+        {cpu_key(TIMERS, 1, "services.scheduler"): 0.19, cpu_key(TIMERS, 1, "postgres"): 0.1},
+    )
+    sender = _scaled("sender", "Sender", "messages/s", {"dripline": 500, "dripline-2-processes": 750}, {})
+    data = {"machine": machine(), "sizes": "quick", "started_at": "now", "stages": [timers, sender]}
+
+    rows = scale_out_table(data).splitlines()[2:]
+
+    assert rows == [
+        "| 1 | 4,000 | 1.00 | 0.19 + 0.10 | 500 | 1.00 |  |",
+        "| 2 | 6,000 | 1.50 |  | 750 | 1.50 |  |",
+        "| 4 | 7,000 | 1.75 |  |  |  |  |",
+    ]
+    assert "## Scale-out" in markdown(data)
+
+
+def test_the_scale_out_table_is_left_out_when_only_one_process_ran() -> None:
+    sender = _scaled("sender", "Sender", "messages/s", {"dripline": 500}, {cpu_key(SENDER, 1, "postgres"): 0.6})
+    broken = StageResult("scheduler-timers", "Scheduler, timers", not_measured="failed").as_json()
+    data = {"machine": machine(), "sizes": "tiny", "started_at": "now", "stages": [sender, broken]}
+
+    assert scale_out_table(data) == ""
+    assert "Scale-out" not in markdown(data)
 
 
 @pytest.mark.stack

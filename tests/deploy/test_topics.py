@@ -25,9 +25,15 @@ def test_every_contract_topic_has_a_kafka_topic_with_its_config(
         assert spec["config"].get("retention.ms") == (None if topic.compacted else str(topic.retention_ms))
 
 
-def test_contact_changes_are_compacted(rendered: dict[str, list[Manifest]]) -> None:
+def test_contact_changes_are_compacted_and_forget_an_erased_profile_within_a_day(
+    rendered: dict[str, list[Manifest]],
+) -> None:
     for objects in rendered.values():
-        assert by_kind(objects, "KafkaTopic")[CONTACTS.name]["spec"]["config"]["cleanup.policy"] == "compact"
+        config = by_kind(objects, "KafkaTopic")[CONTACTS.name]["spec"]["config"]
+        assert config["cleanup.policy"] == "compact"
+        # Out of the active segment, then compacted: both within the 24 hours docs/privacy.md promises.
+        assert int(config["segment.ms"]) + int(config["max.compaction.lag.ms"]) < 24 * 3600 * 1000
+        assert float(config["min.cleanable.dirty.ratio"]) <= 0.5 and "delete.retention.ms" in config
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

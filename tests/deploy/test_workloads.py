@@ -7,7 +7,7 @@ from urllib.parse import urlparse
 import pytest
 
 from deploy.manifests.workloads import PRE_STOP_SECONDS
-from services.scheduler.duties import Duties
+from services.scheduler.workers.duties import Duties
 from shared.settings import SchedulerSettings
 from tests.deploy.conftest import OVERLAYS, Manifest, by_kind
 

@@ -62,3 +62,33 @@ async def deliver_and_click(shop: httpx.AsyncClient, sender: Sender, stack: Real
         response = await browser.get(click.replace(public, tracker_url), follow_redirects=False)
     assert response.status_code in (302, 303, 307)
     assert response.headers["location"] == "https://example.com/start"
+
+
+async def test_readers_with_international_addresses_sign_up_and_get_their_email(
+    shop: httpx.AsyncClient, stack: RealStack, api_key: tuple[str, str]
+) -> None:
+    """`bjørn@…` needs the dev inbox's SMTPUTF8; `…@blåbær.no` goes as punycode and would not."""
+    tag = uuid.uuid4().hex[:8]
+    readers = {
+        f"bjørn.{tag}@eksempel.no": ("Bjørn", f"bjørn.{tag}@eksempel.no"),
+        f"kari.{tag}@blåbær.no": ("Kari", f"kari.{tag}@xn--blbr-roah.no"),
+    }
+    async with running_sender(stack, api_key[1], topic_prefix=f"{stack.topic_prefix}e2e-idn.") as sender:
+        async with sender.client() as api:
+            published = await api.post("/v1/templates", json={"source": (EXAMPLES / "welcome-hello.yaml").read_text()})
+            assert published.status_code in (200, 201)
+        for email, (first_name, rcpt) in readers.items():
+            signed_up = await shop.post("/v1/contacts", json={"email": email, "first_name": first_name})
+            assert signed_up.status_code == 202, signed_up.text
+            contact_id = signed_up.json()["contact_id"]
+            consented = await shop.put(f"/v1/contacts/{contact_id}/subscriptions", json={"subscriptions": {"*": True}})
+            assert consented.status_code == 200, consented.text
+
+            request = await sender.request(contact_id, "welcome-hello")
+            await sender.settled(request.event_id, "sent")
+
+            [mail] = sender.mails_to(rcpt)
+            assert mail.rcpt_tos == [rcpt]
+            assert mail.message["To"] == rcpt
+            assert mail.subject == f"Welcome, {first_name}"
+            assert f"Hi {first_name}," in (mail.part("plain") or "")

@@ -111,7 +111,7 @@ async def test_a_signup_gets_a_compliant_welcome_and_an_open_takes_the_opened_br
     assert "/u/" in headers["List-Unsubscribe"] and "mailto:" in headers["List-Unsubscribe"]
     assert headers["List-Id"]
     text = welcome.part("plain") or ""
-    assert "newsletter-form" in text  # why they get it: where (and when) they signed up
+    assert "via our website's sign-up form" in text  # why they get it: how (and when) they signed up, in words
 
     async with httpx.AsyncClient() as reader:
         pixel = await reader.get(

@@ -26,13 +26,12 @@ import pytest
 from services.ingest.app import create_app as create_ingest
 from services.ingest.domain.imports import ImportRow
 from services.ingest.domain.requests import ContactIn
-from services.ingest.importer import import_rows
+from services.ingest.usecases.importer import import_rows
 from services.tracker.app import create_app as create_tracker
-from services.tracker.keys import key_ring
 from shared.contract.topics import TRANSITIONS
 from shared.kafka.admin import ensure_topics
 from shared.settings import CommonSettings, IngestSettings, TrackerSettings
-from shared.tokens import TokenClaims, TokenKind
+from shared.tokens import TokenClaims, TokenKind, key_ring_from_setting
 from shared.workspaces import create_key, ensure_workspace
 from tests.integration.scheduler.conftest import NO_RULES, Running, publish, running_scheduler
 from tests.integration.sender.conftest import Sender, eventually, running_sender
@@ -99,7 +98,7 @@ class Workspace:
 
     def link(self, kind: TokenKind, contact_id: str) -> str:
         """A link as the sender signs it into every marketing email (message and step are made up)."""
-        keys = key_ring(self.services.stack.settings(CommonSettings).link_signing_keys)
+        keys = key_ring_from_setting(self.services.stack.settings(CommonSettings).link_signing_keys)
         claims = TokenClaims(kind, f"m-{uuid.uuid4().hex[:8]}", self.id, contact_id, int(time.time()), "f", "s")
         return f"{self.services.tracker_url}/{kind.value[0]}/{keys.sign(claims)}"
 
@@ -186,6 +185,11 @@ def _confirm_link(services: Services, html: str) -> str:
     return unescape(found.group(1)).replace(public, services.tracker_url)
 
 
+def _signed_up(status: str) -> dict[str, str]:
+    """A sign-up's subscriptions: marketing, its email channel (a plain consent) and the newsletter."""
+    return dict.fromkeys(["*", "channel:email", "newsletter"], status)
+
+
 async def test_a_signup_without_confirmation_gets_only_the_confirmation_and_confirming_starts_the_welcome(
     doi_shop: Workspace, services: Services
 ) -> None:
@@ -198,19 +202,19 @@ async def test_a_signup_without_confirmation_gets_only_the_confirmation_and_conf
     [confirmation] = await eventually(lambda: _mails(services, email), what="the confirmation email")
     assert "confirm" in confirmation.subject.lower()
     await _still(services, email, 1)  # nothing else while unconfirmed
-    assert await doi_shop.subscriptions(contact_id) == {"*": "pending", "newsletter": "pending"}
+    assert await doi_shop.subscriptions(contact_id) == _signed_up("pending")
 
     link = _confirm_link(services, confirmation.part("html") or "")
     async with httpx.AsyncClient(headers={"User-Agent": "ReaderPhone/2"}) as browser:
         page = await browser.get(link)  # what a link scanner does: nothing changes
         assert page.status_code == 200 and 'method="post"' in page.text
-        assert await doi_shop.subscriptions(contact_id) == {"*": "pending", "newsletter": "pending"}
+        assert await doi_shop.subscriptions(contact_id) == _signed_up("pending")
         confirmed = await browser.post(link, data={"confirm": "yes"})
         assert confirmed.status_code == 200 and "confirmed" in confirmed.text
         again = await browser.post(link, data={"confirm": "yes"})  # idempotent
         assert again.status_code == 200
 
-    assert await doi_shop.subscriptions(contact_id) == {"*": "subscribed", "newsletter": "subscribed"}
+    assert await doi_shop.subscriptions(contact_id) == _signed_up("subscribed")
     await eventually(lambda: _mails(services, email, 2), what="the welcome email", timeout=15)
     await _still(services, email, 2)
     [entered] = await doi_shop.transitions(1, contact_id, kind="entered")
@@ -219,14 +223,15 @@ async def test_a_signup_without_confirmation_gets_only_the_confirmation_and_conf
     history = (await doi_shop.shop.get(f"/v1/contacts/{contact_id}")).json()["consent_history"]
     rows = [(h["action"], h["scope"], h["source"]) for h in history]
     assert sorted(rows) == sorted([
-        ("grant", "*", "form"), ("grant", "newsletter", "form"),
-        ("confirm", "*", "double_opt_in"), ("confirm", "newsletter", "double_opt_in"),
+        ("grant", "*", "form"), ("grant", "channel:email", "form"), ("grant", "newsletter", "form"),
+        ("confirm", "*", "double_opt_in"), ("confirm", "channel:email", "double_opt_in"),
+        ("confirm", "newsletter", "double_opt_in"),
     ])  # fmt: skip
     confirms = [h for h in history if h["action"] == "confirm"]
     assert {(h["user_agent"], h["ip"] is not None) for h in confirms} == {("ReaderPhone/2", True)}
     grants = [h for h in history if h["action"] == "grant"]
     assert {(h["ip"], h["user_agent"], h["policy_version"]) for h in grants} == {
-        ("203.0.113.9", "FormBrowser/1", "2026-03")
+        ("203.0.113.0/24", "FormBrowser/1", "2026-03")  # the address's network, never the address
     }
 
 
@@ -240,16 +245,17 @@ async def test_an_unconfirmed_signup_expires_and_its_held_flow_never_starts(serv
         await asyncio.sleep(0.4)
 
         await services.scheduler.app.state.scheduler.timers.expire_unconfirmed()  # what the loop does each minute
-        assert await workspace.subscriptions(contact_id) == {"*": "expired", "newsletter": "expired"}
+        assert await workspace.subscriptions(contact_id) == _signed_up("expired")
         held = await services.db.fetchval("SELECT count(*) FROM held_entries WHERE contact_id = $1", contact_id)
         assert held == 0
         async with httpx.AsyncClient() as browser:
             page = await browser.post(_confirm_link(services, confirmation.part("html") or ""))
         assert "expired" in page.text
-        assert await workspace.subscriptions(contact_id) == {"*": "expired", "newsletter": "expired"}
+        assert await workspace.subscriptions(contact_id) == _signed_up("expired")
         history = (await workspace.shop.get(f"/v1/contacts/{contact_id}")).json()["consent_history"]
         assert {(h["action"], h["scope"]) for h in history if h["action"] == "expire"} == {
             ("expire", "*"),
+            ("expire", "channel:email"),
             ("expire", "newsletter"),
         }
         await _still(services, email, 1)
@@ -265,7 +271,8 @@ async def test_a_preference_change_stops_one_topics_flow_but_not_anothers(shop: 
     preferences = shop.link(TokenKind.PREFS, contact_id)
     async with httpx.AsyncClient() as browser:
         page = await browser.get(preferences)
-        assert page.text.count('type="checkbox"') == 3 and page.text.count(" checked") == 2
+        # three topics and four channels; the two topics chosen and email (the sign-up's plain consent) ticked
+        assert page.text.count('type="checkbox"') == 7 and page.text.count(" checked") == 3
         saved = await browser.post(preferences, data={"action": "topics", "topic": ["news"]})
         assert "saved" in saved.text
 

@@ -48,11 +48,11 @@ async def test_import_records_consent_per_row_and_reports_bad_rows(
 
     csv_path = tmp_path / "list.csv"
     csv_path.write_text(
-        "email,first_name,consent,favourite_shoe\n"
-        f"yes-{run}@example.com,Ingrid,yes,trail\n"
-        f"no-{run}@example.com,Nils,no,\n"
-        "not-an-address,Broken,yes,\n"
-        f"{erased},Gone,yes,\n"
+        "email,first_name,consent,channels,favourite_shoe\n"
+        f'yes-{run}@example.com,Ingrid,yes,"email,sms",trail\n'
+        f"no-{run}@example.com,Nils,no,,\n"
+        "not-an-address,Broken,yes,,\n"
+        f"{erased},Gone,yes,,\n"
     )
     result = run_import(stack, csv_path, "--topics", "newsletter", "--policy-version", "2025-01")
     assert result.returncode == 1, result.stderr  # some rows were rejected
@@ -81,6 +81,8 @@ async def test_import_records_consent_per_row_and_reports_bad_rows(
         await connection.close()
     assert [tuple(row) for row in rows] == [
         (f"yes-{run}@example.com", "*", "subscribed"),
+        (f"yes-{run}@example.com", "channel:email", "subscribed"),
+        (f"yes-{run}@example.com", "channel:sms", "subscribed"),
         (f"yes-{run}@example.com", "newsletter", "subscribed"),
     ]
     assert [tuple(row) for row in ledger] == [("import", "2025-01")]
@@ -154,10 +156,10 @@ async def test_a_list_of_several_chunks_merges_repeated_people_and_subscribes_on
     assert by_address[address(7)]["last_name"] == "Later"
     assert by_address[address(people - 1)]["last_name"] == "Twice"
     assert {(row["email"], row["topic"]) for row in subscribed} == {
-        (email, topic) for email in consenting for topic in ("*", "newsletter")
+        (email, topic) for email in consenting for topic in ("*", "channel:email", "newsletter")
     }
     assert {row["source"] for row in ledger} == {"import"} and {row["email"] for row in ledger} == consenting
 
     changed = await read_topic(stack, CONTACTS, count=written, where=lambda r: r.get("email") in by_address)
-    assert len(changed) == written  # one contact-changed record per imported row, keyed by its contact
-    assert {record["__key__"] for record in changed} == set(profiles)
+    assert len(changed) == written  # one contact-changed record per imported row, keyed by workspace and contact
+    assert {record["__key__"] for record in changed} == {f"shop-one/{contact_id}" for contact_id in profiles}

@@ -34,9 +34,14 @@ async def test_a_contact_shows_profile_subscriptions_and_consent(shop: httpx.Asy
     assert response.status_code == 200
     body = response.json()
     assert body["profile"]["first_name"] == "Astrid" and body["profile"]["attributes"] == {"shoe_size": 38}
-    assert {(s["topic"], s["status"]) for s in body["subscriptions"]} == {("*", "pending"), ("newsletter", "pending")}
+    assert {(s["topic"], s["status"]) for s in body["subscriptions"]} == {
+        ("*", "pending"),
+        ("channel:email", "pending"),  # a plain marketing consent is an email grant
+        ("newsletter", "pending"),
+    }
     assert [(c["action"], c["scope"], c["source"]) for c in body["consent_history"]] == [
         ("grant", "*", "form"),
+        ("grant", "channel:email", "form"),
         ("grant", "newsletter", "form"),
     ]
     assert (await shop.get("/v1/contacts/nobody")).status_code == 404
@@ -49,8 +54,8 @@ async def test_export_returns_everything_held(shop: httpx.AsyncClient) -> None:
     assert response.status_code == 200
     data = response.json()["data"]
     assert data["contacts"][0]["profile"]["email"] == email
-    assert {row["topic"] for row in data["contact_subscriptions"]} == {"*", "newsletter"}
-    assert len(data["consent_ledger"]) == 2 and data["consent_ledger"][0]["ip"] == "198.51.100.7"
+    assert {row["topic"] for row in data["contact_subscriptions"]} == {"*", "channel:email", "newsletter"}
+    assert len(data["consent_ledger"]) == 3 and data["consent_ledger"][0]["ip"] == "198.51.100.0/24"  # the network
     assert {row["kind"] for row in data["contact_identities"]} == {"email", "phone"}
 
 
@@ -69,12 +74,13 @@ async def test_erasure_leaves_no_personal_data_in_any_table_and_blocks_reimport(
     assert await _tables_mentioning(stack, email) == []
     assert await _tables_mentioning(stack, ip) == []  # the ledger keeps proof, not the IP
     # The ledger keeps proof under the contact id. A sender may still record the sign-up's confirmation
-    # request, if it was on its way, as not sent: that row names the id only, never the person.
-    assert set(await _tables_mentioning(stack, contact_id)) <= {"consent_ledger", "send_ledger"}
+    # request, if it was on its way, as not sent: that row names the id only, never the person. The audit
+    # log's contact.erased entry names the id too: the proof that the erasure was done.
+    assert set(await _tables_mentioning(stack, contact_id)) <= {"consent_ledger", "send_ledger", "audit_log"}
     [tombstone] = await read_topic(
-        stack, CONTACTS, count=1, where=lambda r: r["__key__"] == contact_id and "__tombstone__" in r
+        stack, CONTACTS, count=1, where=lambda r: r["__key__"] == f"shop-one/{contact_id}" and "__tombstone__" in r
     )
-    assert tombstone["__headers__"]["op"] == "erase"
+    assert tombstone["__headers__"] == {"op": "erase", "workspace-id": "shop-one", "contact-id": contact_id}
 
     connection = await asyncpg.connect(stack.database_url)
     try:

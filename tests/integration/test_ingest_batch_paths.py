@@ -96,11 +96,13 @@ async def test_a_batch_with_a_wrong_shape_is_refused_naming_the_field(shop: http
 
 async def test_a_batch_body_that_is_not_json_is_refused(shop: httpx.AsyncClient) -> None:
     broken = await shop.post("/v1/events/batch", content=b'{"events": [', headers={"Content-Type": "application/json"})
-    assert broken.status_code == 422
-    assert broken.json()["error"] == "invalid_request"
+    assert broken.status_code == 400
+    assert broken.json()["error"] == "invalid_body"
+    assert broken.json()["errors"][0]["path"] == "$"
 
     as_text = await shop.post("/v1/events/batch", content=b'{"events": []}', headers={"Content-Type": "text/plain"})
-    assert as_text.status_code == 422
+    assert as_text.status_code == 415
+    assert as_text.json()["errors"][0]["path"] == "header.content-type"
 
 
 async def test_an_empty_batch_accepts_nothing(shop: httpx.AsyncClient) -> None:
@@ -116,7 +118,8 @@ async def test_a_batch_without_a_valid_key_is_refused_before_its_body_is_read(
         missing = await anonymous.post("/v1/events/batch", json={"events": []})
         unknown = await anonymous.post("/v1/events/batch", json={"events": []}, headers={"X-Api-Key": "dl_nope"})
     assert missing.status_code == 401 and missing.headers["www-authenticate"] == "Bearer"
-    assert unknown.status_code == 401 and unknown.json() == {"detail": "unknown API key"}
+    assert unknown.status_code == 401 and unknown.json()["detail"] == "unknown API key"
+    assert unknown.json()["errors"] == [{"path": "header.authorization", "reason": "unknown API key"}]
 
 
 async def test_an_oversize_batch_gets_413_even_when_streamed_without_a_length(shop: httpx.AsyncClient) -> None:

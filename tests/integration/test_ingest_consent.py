@@ -59,15 +59,20 @@ async def test_a_signup_with_consent_is_pending_until_confirmed_and_asks_once(
         contact_id,
     )
     assert [tuple(row) for row in ledger] == [
-        ("grant", "*", "form", "203.0.113.9", "2026-03"),
-        ("grant", "newsletter", "form", "203.0.113.9", "2026-03"),
+        ("grant", "*", "form", "203.0.113.0/24", "2026-03"),  # the address's network, never the address
+        ("grant", "channel:email", "form", "203.0.113.0/24", "2026-03"),  # a plain marketing consent: email only
+        ("grant", "newsletter", "form", "203.0.113.0/24", "2026-03"),
     ]
     subscriptions = await _rows(
         stack,
         "SELECT topic, status, expires_at IS NOT NULL FROM contact_subscriptions WHERE contact_id = $1 ORDER BY topic",
         contact_id,
     )
-    assert [tuple(row) for row in subscriptions] == [("*", "pending", True), ("newsletter", "pending", True)]
+    assert [tuple(row) for row in subscriptions] == [
+        ("*", "pending", True),
+        ("channel:email", "pending", True),
+        ("newsletter", "pending", True),
+    ]
 
     requests = await read_topic(stack, MESSAGES_REQUESTED, count=2, where=lambda r: r["contact_id"] == contact_id)
     assert len({request["event_id"] for request in requests}) == 1  # the retry asks again with the same id
@@ -99,7 +104,11 @@ async def test_without_double_opt_in_the_signup_is_subscribed_at_once(
     rows = await _rows(
         stack, "SELECT topic, status FROM contact_subscriptions WHERE workspace_id = 'single-opt' ORDER BY topic"
     )
-    assert [tuple(row) for row in rows] == [("*", "subscribed"), ("newsletter", "subscribed")]
+    assert [tuple(row) for row in rows] == [
+        ("*", "subscribed"),
+        ("channel:email", "subscribed"),
+        ("newsletter", "subscribed"),
+    ]
 
 
 async def test_a_signup_without_marketing_consent_records_nothing(shop: httpx.AsyncClient, stack: RealStack) -> None:

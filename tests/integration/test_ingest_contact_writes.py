@@ -14,7 +14,7 @@ from services.ingest.adapters.contact_writes import ContactUpdate, ContactUpdate
 from services.ingest.adapters.group_commit import GroupCommit
 from services.ingest.domain.consent import DoubleOptIn, signup_consent
 from services.ingest.domain.identity_claims import ContactWanted
-from shared.contract.shop import Consent
+from shared.contract.shop import ConsentGiven
 from shared.identity import IdentifierKind, identifier_hash
 
 pytestmark = pytest.mark.stack
@@ -32,7 +32,7 @@ def sign_up(
     kinds: list[IdentifierKind] = ["external_id", "email", "phone"]
     keys = [(workspace, kind, identifier_hash(workspace, kind, who[kind])) for kind in kinds if kind in who]
     consent = signup_consent(
-        Consent(marketing=True, topics=["news"]), source="form", occurred_at=NOW, rule=DoubleOptIn(double_opt_in)
+        ConsentGiven(marketing=True, topics=["news"]), source="form", occurred_at=NOW, rule=DoubleOptIn(double_opt_in)
     )
     return ContactUpdate(workspace, event_id, ContactWanted(None, keys), profile, consent)
 
@@ -59,7 +59,7 @@ async def test_new_sign_ups_of_a_group_each_get_identities_profile_ledger_and_pe
         workspace,
     )
     assert [(r["contact_id"], r["scope"], r["dedupe_key"]) for r in ledger] == [
-        (contact_ids[n], scope, f"su-{n}:grant:{scope}") for n in range(3) for scope in ("*", "news")
+        (contact_ids[n], scope, f"su-{n}:grant:{scope}") for n in range(3) for scope in ("*", "channel:email", "news")
     ]
     subscriptions = await pool.fetch(
         "SELECT DISTINCT status, expires_at FROM contact_subscriptions WHERE workspace_id = $1", workspace
@@ -83,7 +83,9 @@ async def test_events_about_one_person_in_one_group_resolve_together_and_merge_i
     ]
     assert all(w.awaiting_confirmation for w in written)  # still pending: each may ask (one message id per event)
     keys = await pool.fetch("SELECT dedupe_key FROM consent_ledger WHERE workspace_id = $1 ORDER BY id", workspace)
-    assert [row[0] for row in keys] == ["su-1:grant:*", "su-1:grant:news", "su-2:grant:*", "su-2:grant:news"]
+    assert [row[0] for row in keys] == [
+        f"su-{n}:grant:{scope}" for n in (1, 2) for scope in ("*", "channel:email", "news")
+    ]
     assert await pool.fetchval("SELECT count(*) FROM contact_identities WHERE workspace_id = $1", workspace) == 2
 
 

@@ -64,7 +64,7 @@ async def test_personal_data_travels_on_contact_changes_only(shop: httpx.AsyncCl
 
     [signup] = await read_topic(stack, SIGNUPS, count=1, where=lambda r: r["event_id"] == response.json()["event_id"])
     [profile] = await read_topic(stack, CONTACTS, count=1, where=lambda r: r.get("email") == email)
-    assert profile["contact_id"] == signup["contact_id"] == profile["__key__"]
+    assert profile["contact_id"] == signup["contact_id"] and profile["__key__"] == f"shop-one/{profile['contact_id']}"
     assert profile["first_name"] == "Kari" and profile["timezone"] == "Europe/Oslo"
 
 

@@ -4,22 +4,19 @@ records over."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 import asyncpg
 import orjson
 import pytest
-from alembic import command
 
-from dripline.devstack.postgres import drop_database, ensure_database, with_database
-from shared.contract.topics import EVENTS
-from shared.db.migrate import alembic_config, upgrade
+from shared.contract.contacts import contact_key
+from shared.contract.topics import CONTACTS, EVENTS
 from shared.kafka.producer import OutgoingRecord, Producer
 from shared.outbox import OutboxRelay, drop_waiting, enqueue
 from shared.outbox_frames import unpack
 from shared.settings import CommonSettings
-from tests.support.stack import RealStack
+from tests.support.stack import RealStack, own_database
 from tests.support.topics import read_topic
 
 pytestmark = pytest.mark.stack
@@ -27,8 +24,8 @@ pytestmark = pytest.mark.stack
 REVISION = "0009_outbox_rows_per_transaction"
 
 
-def _record(run: str, key: str, sequence: int) -> OutgoingRecord:
-    value = orjson.dumps({"run": run, "seq": sequence})
+def _record(run: str, key: str, sequence: int, workspace_id: str = "shop-one") -> OutgoingRecord:
+    value = orjson.dumps({"run": run, "seq": sequence, "workspace_id": workspace_id})
     return OutgoingRecord(EVENTS, f"{run}-{key}", value, [("schema", b"Test"), ("seq", str(sequence).encode())])
 
 
@@ -99,50 +96,66 @@ async def test_erasure_takes_a_contacts_records_out_of_shared_rows(pool: asyncpg
         await enqueue(connection, [_record(run, "gone", 2)])
 
     async with pool.acquire() as connection, connection.transaction():
-        assert await drop_waiting(connection, f"{run}-gone") == 3
+        assert await drop_waiting(connection, "shop-one", f"{run}-gone") == 3
 
     rows = await pool.fetch("SELECT record_count, records FROM outbox")
     ours = [(row["record_count"], unpack(row["records"])) for row in rows if run.encode() in row["records"]]
     # The row that held only the erased contact is gone; the shared one lost the erased records.
     assert ours == [(1, [_record(run, "stays", 0)])]
     async with pool.acquire() as connection:
-        await drop_waiting(connection, f"{run}-stays")
+        await drop_waiting(connection, "shop-one", f"{run}-stays")
+
+
+async def test_erasure_leaves_the_same_contact_id_of_another_workspace_waiting(pool: asyncpg.Pool) -> None:
+    run = uuid.uuid4().hex[:8]
+    contact_id = f"{run}-same"
+    theirs = [
+        _record(run, "same", 0, workspace_id="shop-b"),
+        OutgoingRecord(CONTACTS, contact_key("shop-b", contact_id), b'{"workspace_id":"shop-b"}'),
+    ]
+    ours = [
+        _record(run, "same", 1, workspace_id="shop-a"),
+        OutgoingRecord(CONTACTS, contact_key("shop-a", contact_id), b'{"workspace_id":"shop-a"}'),
+    ]
+    # One transaction, rolled back: no relay of the other tests' services ever sees these rows.
+    async with pool.acquire() as connection:
+        transaction = connection.transaction()
+        await transaction.start()
+        try:
+            await enqueue(connection, [theirs[0], ours[0], theirs[1], ours[1]])
+            assert await drop_waiting(connection, "shop-a", contact_id) == 2
+            rows = await connection.fetch("SELECT records FROM outbox")
+            waiting = [record for row in rows for record in unpack(row["records"]) if run.encode() in row["records"]]
+            assert waiting == theirs
+        finally:
+            await transaction.rollback()
 
 
 async def test_the_migration_carries_waiting_records_over_and_back(stack: RealStack) -> None:
-    url = with_database(stack.database_url, f"dripline_outbox_{uuid.uuid4().hex[:8]}")
-    await ensure_database(url)
-    settings = stack.settings(CommonSettings, database_url=url)
-    try:
-        await asyncio.to_thread(upgrade, settings, "0001")
-        connection = await asyncpg.connect(url)
-        try:
-            for sequence, value in enumerate([b'{"seq":0}', None, b'{"seq":2}']):
-                await connection.execute(
-                    "INSERT INTO outbox (topic, key, value, headers) VALUES ($1, $2, $3, $4::jsonb)",
-                    EVENTS.name,
-                    f"k{sequence % 2}",
-                    value,
-                    orjson.dumps([["schema", "Test"], ["n", str(sequence)]]).decode(),
-                )
-            await asyncio.to_thread(upgrade, settings)
-            [row] = await connection.fetch("SELECT record_count, records FROM outbox")
-            assert row["record_count"] == 3
-            assert unpack(row["records"]) == [
-                OutgoingRecord(EVENTS, "k0", b'{"seq":0}', [("schema", b"Test"), ("n", b"0")]),
-                OutgoingRecord(EVENTS, "k1", None, [("schema", b"Test"), ("n", b"1")]),
-                OutgoingRecord(EVENTS, "k0", b'{"seq":2}', [("schema", b"Test"), ("n", b"2")]),
-            ]
+    async with own_database(stack, "outbox", "0001") as database:
+        connection = database.connection
+        for sequence, value in enumerate([b'{"seq":0}', None, b'{"seq":2}']):
+            await connection.execute(
+                "INSERT INTO outbox (topic, key, value, headers) VALUES ($1, $2, $3, $4::jsonb)",
+                EVENTS.name,
+                f"k{sequence % 2}",
+                value,
+                orjson.dumps([["schema", "Test"], ["n", str(sequence)]]).decode(),
+            )
+        await database.upgrade()
+        [row] = await connection.fetch("SELECT record_count, records FROM outbox")
+        assert row["record_count"] == 3
+        assert unpack(row["records"]) == [
+            OutgoingRecord(EVENTS, "k0", b'{"seq":0}', [("schema", b"Test"), ("n", b"0")]),
+            OutgoingRecord(EVENTS, "k1", None, [("schema", b"Test"), ("n", b"1")]),
+            OutgoingRecord(EVENTS, "k0", b'{"seq":2}', [("schema", b"Test"), ("n", b"2")]),
+        ]
 
-            await asyncio.to_thread(command.downgrade, alembic_config(settings), f"{REVISION}-1")
-            old = await connection.fetch("SELECT topic, key, value, headers FROM outbox ORDER BY id")
-            assert [(row["topic"], row["key"], row["value"]) for row in old] == [
-                (EVENTS.name, "k0", b'{"seq":0}'),
-                (EVENTS.name, "k1", None),
-                (EVENTS.name, "k0", b'{"seq":2}'),
-            ]
-            assert orjson.loads(old[2]["headers"]) == [["schema", "Test"], ["n", "2"]]
-        finally:
-            await connection.close()
-    finally:
-        await drop_database(url)
+        await database.downgrade(f"{REVISION}-1")
+        old = await connection.fetch("SELECT topic, key, value, headers FROM outbox ORDER BY id")
+        assert [(row["topic"], row["key"], row["value"]) for row in old] == [
+            (EVENTS.name, "k0", b'{"seq":0}'),
+            (EVENTS.name, "k1", None),
+            (EVENTS.name, "k0", b'{"seq":2}'),
+        ]
+        assert orjson.loads(old[2]["headers"]) == [["schema", "Test"], ["n", "2"]]

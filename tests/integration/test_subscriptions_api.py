@@ -23,7 +23,13 @@ async def test_topics_and_subscription_changes_are_recorded_with_their_source(
     ).status_code == 200
     assert (await shop.put("/v1/topics/newsletter", json={"name": "Newsletter"})).status_code == 200
     topics = (await shop.get("/v1/topics")).json()
-    assert {"topic": "offers", "name": "Offers", "description": "Twice a month"} in topics
+    assert {
+        "topic": "offers",
+        "name": "Offers",
+        "description": "Twice a month",
+        "promise": None,
+        "warnings": [],
+    } in topics
 
     email = f"{uuid.uuid4().hex[:8]}@example.com"
     contact_id = (await shop.post("/v1/contacts", json={"email": email})).json()["contact_id"]
@@ -57,8 +63,32 @@ async def test_topics_and_subscription_changes_are_recorded_with_their_source(
     assert suppressed >= 1
 
 
-async def test_an_unknown_topic_is_named(shop: httpx.AsyncClient) -> None:
+async def test_a_topic_not_offered_yet_is_created_by_a_sign_up_and_by_a_subscription_change_alike(
+    shop: httpx.AsyncClient,
+) -> None:
+    first, second = f"gossip-{uuid.uuid4().hex[:6]}", f"rumours-{uuid.uuid4().hex[:6]}"
+    signup = {
+        "type": "signup",
+        "contact": {"email": f"{uuid.uuid4().hex[:8]}@example.com"},
+        "consent": {"marketing": True, "topics": [first]},
+    }
+    assert (await shop.post("/v1/events", json=signup)).status_code == 202
     contact_id = (await shop.post("/v1/contacts", json={"external_id": "t-1"})).json()["contact_id"]
-    answer = await shop.put(f"/v1/contacts/{contact_id}/subscriptions", json={"subscriptions": {"gossip": True}})
-    assert answer.status_code == 422
-    assert "$.subscriptions.gossip" in answer.text
+    answer = await shop.put(f"/v1/contacts/{contact_id}/subscriptions", json={"subscriptions": {second: True}})
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {second: "subscribed"}
+    offered = {topic["topic"]: topic for topic in (await shop.get("/v1/topics")).json()}
+    assert offered[first] == {"topic": first, "name": first, "description": None, "promise": None, "warnings": []}
+    assert offered[second] == {"topic": second, "name": second, "description": None, "promise": None, "warnings": []}
+    renamed = await shop.put(f"/v1/topics/{second}", json={"name": "Rumours"})
+    assert renamed.status_code == 200
+    again = await shop.put(f"/v1/contacts/{contact_id}/subscriptions", json={"subscriptions": {second: False}})
+    assert again.status_code == 200
+    offered = {topic["topic"]: topic for topic in (await shop.get("/v1/topics")).json()}
+    assert offered[second]["name"] == "Rumours"  # a later change keeps the name given
+
+
+async def test_a_subscription_change_for_an_unknown_contact_is_404(shop: httpx.AsyncClient) -> None:
+    answer = await shop.put("/v1/contacts/nobody-here/subscriptions", json={"subscriptions": {"news": True}})
+    assert answer.status_code == 404
+    assert answer.json()["errors"][0]["path"] == "path.contact_id"

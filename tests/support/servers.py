@@ -17,7 +17,17 @@ async def serving(app: FastAPI, port: int | None = None) -> AsyncIterator[str]:
     """Yields the base URL while the app serves; shuts it down the way SIGTERM would."""
     port = port or free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on")
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+            # As in `shared.serve`: the server outlasts httpx's 5 s idle limit, so a reused connection is never
+            # one the server is closing at that moment (that race showed up as a ReadError on a sign-up).
+            timeout_keep_alive=75,
+        )
     )
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve())

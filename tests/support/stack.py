@@ -6,15 +6,21 @@ against a shared server.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from dripline.devstack.broker import TansuBroker, free_port
+import asyncpg
+from alembic import command
+
+from dripline.devstack.broker import EMBEDDED_GROUP_TIMING, TansuBroker, free_port
 from dripline.devstack.postgres import drop_database, ensure_database, start_embedded, with_database
-from shared.db.migrate import upgrade_async
+from shared.db.migrate import alembic_config, upgrade, upgrade_async
 from shared.kafka.admin import ensure_topics
 from shared.settings import CommonSettings
 
@@ -37,6 +43,7 @@ class RealStack:
             "topic_prefix": self.topic_prefix,
             "topic_partitions": 4,
             "log_json": False,
+            **EMBEDDED_GROUP_TIMING,
             **overrides,
         }
         return cls.model_construct(**{**cls().model_dump(), **values})
@@ -64,3 +71,33 @@ async def stop_test_stack(stack: RealStack) -> None:
     if stack.broker:
         stack.broker.stop()
     await drop_database(stack.database_url)
+
+
+@dataclass
+class OwnDatabase:
+    """A database of one test's own, for migrations: moved between revisions, with a connection open on it."""
+
+    settings: CommonSettings
+    connection: asyncpg.Connection
+
+    async def upgrade(self, revision: str = "heads") -> None:
+        await asyncio.to_thread(upgrade, self.settings, revision)
+
+    async def downgrade(self, revision: str) -> None:
+        await asyncio.to_thread(command.downgrade, alembic_config(self.settings), revision)
+
+
+@asynccontextmanager
+async def own_database(stack: RealStack, name: str, revision: str) -> AsyncIterator[OwnDatabase]:
+    """A fresh database at `revision`; dropped afterwards."""
+    url = with_database(stack.database_url, f"dripline_{name}_{secrets.token_hex(4)}")
+    await ensure_database(url)
+    try:
+        own = OwnDatabase(stack.settings(CommonSettings, database_url=url), await asyncpg.connect(url))
+        try:
+            await own.upgrade(revision)
+            yield own
+        finally:
+            await own.connection.close()
+    finally:
+        await drop_database(url)

@@ -43,6 +43,7 @@ class System:
     sender: Sender
     tracker_url: str
     stack: RealStack  # with this system's topic prefix
+    feedback_smtp_port: int = 0  # the tracker's SMTP receiver of complaint reports and mailto unsubscribes
 
 
 async def single_opt_in_workspace(stack: RealStack) -> tuple[str, str]:
@@ -67,18 +68,24 @@ async def running_system(stack: RealStack, name: str) -> AsyncIterator[System]:
     workspace_id, key = await single_opt_in_workspace(stack)
     tracker_port = free_port()
     tracker_url = f"http://127.0.0.1:{tracker_port}"
+    feedback_port = free_port()
     shared = {"topic_prefix": prefix, "link_signing_keys": KEYS, "tracker_public_url": tracker_url}
     headers = {"X-Api-Key": key}
     async with (
-        serving(create_tracker(stack.settings(TrackerSettings, **shared)), port=tracker_port),
+        serving(
+            create_tracker(stack.settings(TrackerSettings, **shared, tracker_feedback_smtp_port=feedback_port)),
+            port=tracker_port,
+        ),
         serving(create_ingest(stack.settings(IngestSettings, **shared))) as ingest_url,
         httpx.AsyncClient(base_url=ingest_url, headers=headers, timeout=30) as ingest,
         running_sender(stack, key, **shared) as sender,
-        running_scheduler(stack, **shared) as scheduler,
+        running_scheduler(stack, **shared, console_sender_url=sender.url) as scheduler,
         httpx.AsyncClient(base_url=scheduler.url, headers=headers, timeout=30) as scheduler_client,
     ):
         own = RealStack(stack.database_url, stack.bootstrap, prefix, None)
-        yield System(workspace_id, key, ingest, scheduler_client, scheduler.app, sender, tracker_url, own)
+        yield System(
+            workspace_id, key, ingest, scheduler_client, scheduler.app, sender, tracker_url, own, feedback_port
+        )
 
 
 def link(mail: ReceivedMail, path: str) -> str:

@@ -8,22 +8,7 @@ import time
 import asyncpg
 
 from services.ingest.domain.consent import ConsentOutcome, ledger_row
-
-_LEDGER = """
-INSERT INTO consent_ledger
-  (workspace_id, contact_id, action, scope, source, ip, user_agent, policy_version, occurred_at, dedupe_key, origin)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-ON CONFLICT ON CONSTRAINT consent_ledger_once DO NOTHING
-"""
-# A confirmed subscription is never set back to pending by a repeated sign-up.
-_SUBSCRIBE = """
-INSERT INTO contact_subscriptions (workspace_id, contact_id, topic, status, expires_at)
-VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (workspace_id, contact_id, topic) DO UPDATE
-SET status = EXCLUDED.status, expires_at = EXCLUDED.expires_at, updated_at = now()
-WHERE contact_subscriptions.status <> 'subscribed'
-RETURNING topic
-"""
+from shared.consent import store as consent
 
 
 async def record_consent(
@@ -31,10 +16,12 @@ async def record_consent(
 ) -> bool:
     """Write the ledger and subscriptions; True when something is now waiting for confirmation."""
     for entry in outcome.entries:
-        await connection.execute(_LEDGER, *ledger_row(workspace_id, contact_id, event_id, entry))
+        await consent.record_signup_consent(connection, ledger_row(workspace_id, contact_id, event_id, entry))
     pending = False
     for topic, status in outcome.subscriptions.items():
-        changed = await connection.fetchval(_SUBSCRIBE, workspace_id, contact_id, topic, status, outcome.expires_at)
+        changed = await consent.subscribe_at_signup(
+            connection, workspace_id, contact_id, topic, status, outcome.expires_at
+        )
         pending = pending or (changed is not None and status == "pending")
     return pending
 

@@ -18,9 +18,11 @@ import asyncpg
 import orjson
 
 from services.ingest.adapters.group_commit import RunAgain
+from services.ingest.adapters.topics import offer_topics
 from services.ingest.domain.consent import ConsentOutcome, ledger_row, subscription_rows
 from services.ingest.domain.identity_claims import Assignment, ContactWanted, IdentityKey, assign_contacts
 from services.ingest.domain.profile import merge_in_order
+from shared.consent import store as consent
 from shared.ids import new_id
 
 
@@ -53,38 +55,6 @@ INSERT INTO contacts (workspace_id, contact_id)
 SELECT * FROM unnest($1::text[], $2::text[])
 ON CONFLICT (workspace_id, contact_id) DO UPDATE SET updated_at = now()
 RETURNING workspace_id, contact_id, profile
-"""
-# Unless every identifier it must claim is claimed here (another writer may have been first),
-# nothing of the statement is kept. A confirmed subscription is never set back to
-# pending by a repeated sign-up. The one row of `won` keeps the answer from being empty.
-_WRITE = """
-WITH claimed AS (
-  INSERT INTO contact_identities (workspace_id, kind, value_hash, contact_id)
-  SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[])
-  ON CONFLICT DO NOTHING
-  RETURNING value_hash
-), profiles AS (
-  INSERT INTO contacts (workspace_id, contact_id, profile)
-  SELECT w, c, p::jsonb FROM unnest($5::text[], $6::text[], $7::text[]) AS t(w, c, p)
-  ON CONFLICT (workspace_id, contact_id) DO UPDATE SET profile = EXCLUDED.profile, updated_at = now()
-), ledger AS (
-  INSERT INTO consent_ledger
-    (workspace_id, contact_id, action, scope, source, ip, user_agent, policy_version, occurred_at, dedupe_key, origin)
-  SELECT * FROM unnest($8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
-                       $15::text[], $16::timestamptz[], $17::text[], $18::text[])
-  ON CONFLICT ON CONSTRAINT consent_ledger_once DO NOTHING
-), subscribed AS (
-  INSERT INTO contact_subscriptions (workspace_id, contact_id, topic, status, expires_at)
-  SELECT * FROM unnest($19::text[], $20::text[], $21::text[], $22::text[], $23::timestamptz[])
-  ON CONFLICT (workspace_id, contact_id, topic) DO UPDATE
-  SET status = EXCLUDED.status, expires_at = EXCLUDED.expires_at, updated_at = now()
-  WHERE contact_subscriptions.status <> 'subscribed'
-  RETURNING workspace_id, contact_id, topic
-), won AS (
-  SELECT run_again_unless(count(*) = cardinality($24::bytea[]), 'a new contact''s identifier was claimed first') AS ok
-  FROM claimed WHERE value_hash = ANY($24::bytea[])
-)
-SELECT won.ok, s.workspace_id, s.contact_id, s.topic FROM won LEFT JOIN subscribed s ON true
 """
 
 
@@ -126,28 +96,36 @@ async def _write(
     *,
     must_claim: list[bytes],
 ) -> list[ContactUpdated]:
-    """The combined write; undone with a serialization failure unless every `must_claim` hash is claimed."""
+    """The combined write (`WRITE_CONTACT_GROUP`); undone with a serialization failure unless every `must_claim`
+    hash is claimed."""
     profiles, latest = merge_in_order(current, [(c, u.profile) for u, c in zip(updates, contacts, strict=True)])
     rows, pending = subscription_rows([(ws, c, u.consent) for u, (ws, c) in zip(updates, contacts, strict=True)])
     ledger = _ledger_columns(updates, assignment.contact_ids)
     claims = assignment.claims
-    written = await connection.fetch(
-        _WRITE,
-        [key[0] for key, _ in claims],
-        [key[1] for key, _ in claims],
-        [key[2] for key, _ in claims],
-        [contact_id for _, contact_id in claims],
-        [ws for ws, _ in latest],
-        [c for _, c in latest],
-        [orjson.dumps(profile).decode() for profile in latest.values()],
-        *ledger,
-        [row.key[0] for row in rows],
-        [row.key[1] for row in rows],
-        [row.key[2] for row in rows],
-        [row.status for row in rows],
-        [row.expires_at for row in rows],
-        must_claim,
+    written = await consent.write_contact_group(
+        connection,
+        claims=(
+            [key[0] for key, _ in claims],
+            [key[1] for key, _ in claims],
+            [key[2] for key, _ in claims],
+            [contact_id for _, contact_id in claims],
+        ),
+        profiles=(
+            [ws for ws, _ in latest],
+            [c for _, c in latest],
+            [orjson.dumps(profile).decode() for profile in latest.values()],
+        ),
+        ledger=ledger,
+        subscribed=(
+            [row.key[0] for row in rows],
+            [row.key[1] for row in rows],
+            [row.key[2] for row in rows],
+            [row.status for row in rows],
+            [row.expires_at for row in rows],
+        ),
+        must_claim=must_claim,
     )
+    await offer_topics(connection, [(row.key[0], row.key[2]) for row in rows])
     changed = {(row["workspace_id"], row["contact_id"], row["topic"]) for row in written if row["topic"] is not None}
     return [
         ContactUpdated(contact_id, profile, bool(waits & changed))
@@ -179,4 +157,4 @@ def _ledger_columns(updates: list[ContactUpdate], contact_ids: list[str]) -> lis
         if update.consent is not None
         for entry in update.consent.entries
     ]
-    return [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(11)]
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(12)]

@@ -7,17 +7,8 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from shared.consent import store as consent
 from shared.identity import identifier_hash
-
-_SET = """
-INSERT INTO contact_subscriptions (workspace_id, contact_id, topic, status) VALUES ($1, $2, $3, $4)
-ON CONFLICT (workspace_id, contact_id, topic)
-DO UPDATE SET status = EXCLUDED.status, expires_at = NULL, updated_at = now()
-"""
-_LEDGER = """
-INSERT INTO consent_ledger (workspace_id, contact_id, action, scope, source, policy_version, occurred_at, dedupe_key)
-VALUES ($1, $2, $3, $4, $5, $6, now(), $7)
-"""
 
 
 @dataclass(frozen=True)
@@ -42,11 +33,11 @@ async def change_subscriptions(
     result: dict[str, str] = {}
     for change in changes:
         status = "subscribed" if change.subscribed else "unsubscribed"
-        await connection.execute(_SET, workspace_id, contact_id, change.topic, status)
+        await consent.set_subscription(connection, workspace_id, contact_id, change.topic, status)
         action = "grant" if change.subscribed else "withdraw"
         dedupe = f"{source}:{uuid.uuid4().hex}"
-        await connection.execute(
-            _LEDGER, workspace_id, contact_id, action, change.topic, source, policy_version, dedupe
+        await consent.record_api_change(
+            connection, workspace_id, contact_id, action, change.topic, source, policy_version, dedupe
         )
         if change.topic == "*" and email:
             await _marketing_suppression(connection, workspace_id, email, suppress=not change.subscribed)
@@ -59,16 +50,6 @@ async def _marketing_suppression(
 ) -> None:
     address_hash = identifier_hash(workspace_id, "email", email)
     if suppress:
-        await connection.execute(
-            "INSERT INTO suppressions (workspace_id, address_hash, scope, reason, source) "
-            "VALUES ($1, $2, 'marketing', 'unsubscribed', 'api') ON CONFLICT DO NOTHING",
-            workspace_id,
-            address_hash,
-        )
+        await consent.suppress_marketing_by_api(connection, workspace_id, address_hash)
     else:
-        await connection.execute(
-            "DELETE FROM suppressions WHERE workspace_id = $1 AND address_hash = $2 "
-            "AND scope = 'marketing' AND reason = 'unsubscribed'",
-            workspace_id,
-            address_hash,
-        )
+        await consent.lift_opt_out_by_api(connection, workspace_id, address_hash)

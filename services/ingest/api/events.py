@@ -9,10 +9,10 @@ from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
-from services.ingest.api.errors import describe
+from services.ingest.api.errors import BODY_ANSWERS, answers, describe
 from services.ingest.domain.requests import EXAMPLES, BatchIn, EventIn
-from services.ingest.intake import Intake
-from shared.api_auth import WorkspaceDep
+from services.ingest.usecases.intake import Intake
+from shared.api_auth import EventsWrite
 
 router = APIRouter(prefix="/v1", tags=["events"])
 _EVENT = TypeAdapter(EventIn)
@@ -45,11 +45,11 @@ def _intake(request: Request) -> Intake:
     response_model=Accepted,
     summary="Post one event",
     description="Accepted (202) only once the broker has the event. 503 with Retry-After when it is away.",
-    responses={422: {"description": "A field is missing or wrong; `errors` names each."}, 503: {}},
+    responses=answers(*BODY_ANSWERS, 503),
 )
 async def post_event(
     request: Request,
-    workspace_id: WorkspaceDep,
+    workspace_id: EventsWrite,
     event: Annotated[EventIn, Body(openapi_examples={k: {"value": v} for k, v in EXAMPLES.items()})],
 ) -> Accepted:
     [event_id] = await _intake(request).accept_events(workspace_id, [event])
@@ -65,8 +65,9 @@ async def post_event(
         "All or nothing by default: one bad event rejects the batch (422, every error listed by index). "
         "With `partial: true` the valid events are accepted and the bad ones reported."
     ),
+    responses=answers(*BODY_ANSWERS, 503),
 )
-async def post_batch(request: Request, workspace_id: WorkspaceDep, batch: BatchIn) -> Any:
+async def post_batch(request: Request, workspace_id: EventsWrite, batch: BatchIn) -> Any:
     limit = request.app.state.settings.ingest_max_batch
     if len(batch.events) > limit:
         return Response(too_large(limit), 413, media_type="application/json")

@@ -6,6 +6,7 @@ body with the same pydantic models, writes to the broker and answers — with th
 status codes and error bodies as the documented FastAPI routes, which stay for the
 OpenAPI docs and every other path. A batch that does not validate in one pass goes on to
 its route, which says what is wrong item by item (and takes the valid ones when partial).
+The same door stands in front of both (`JsonBodies`): JSON only, gzip unpacked within the limit.
 """
 
 from __future__ import annotations
@@ -18,25 +19,32 @@ from typing import Any
 import orjson
 from prometheus_client import Counter, Histogram
 from pydantic import TypeAdapter, ValidationError
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from services.ingest.api.errors import RETRY_AFTER_SECONDS, describe
+from services.ingest.api.bodies import read_body, replay
+from services.ingest.api.errors import RETRY_AFTER_SECONDS, describe, error_body, refusal, unreadable
 from services.ingest.api.events import batch_accepted, too_large
 from services.ingest.domain.requests import CleanBatchIn, EventIn
-from services.ingest.intake import Intake
+from services.ingest.usecases.intake import Intake
+from shared.api_auth import Refused, grant
 from shared.errors import BrokerUnavailable
 from shared.http import LATENCY, REQUESTS
 from shared.workspaces import ApiKeys
 
 ROUTE = "/v1/events"
 BATCH_ROUTE = "/v1/events/batch"
+SCOPE = "events:write"
 _EVENT: TypeAdapter[Any] = TypeAdapter(EventIn)
 _BATCH: TypeAdapter[CleanBatchIn] = TypeAdapter(CleanBatchIn)
 _JSON = [(b"content-type", b"application/json")]
 _UNAUTHORIZED = [*_JSON, (b"www-authenticate", b"Bearer")]
 _RETRY = [*_JSON, (b"retry-after", str(RETRY_AFTER_SECONDS).encode())]
 _BROKER_DOWN = orjson.dumps(
-    {"error": "broker_unavailable", "message": "Nothing was accepted; retry with the same event ids."}
+    {
+        "error": "broker_unavailable",
+        "message": "Nothing was accepted; retry with the same event ids.",
+        "errors": [{"path": "$", "reason": "the broker is unavailable"}],
+    }
 )
 
 Answer = tuple[int, bytes, list[tuple[bytes, bytes]]]
@@ -58,15 +66,13 @@ class EventFastPath:
         if not isinstance(workspace_id, str):
             answer = workspace_id
         else:
-            raw = await _read_body(receive)
+            raw = await read_body(receive)
             if scope["path"] == ROUTE:
                 answer = await _single(state.intake, workspace_id, raw)
-            elif _is_json(scope["headers"]):
-                answer = await _clean_batch(state, workspace_id, raw)
             else:
-                answer = None
+                answer = await _clean_batch(state, workspace_id, raw)
             if answer is None:
-                await self.app(scope, _replay(raw, receive), send)
+                await self.app(scope, replay(raw, receive), send)
                 return
         status, body, headers = answer
         headers = [*headers, (b"content-length", str(len(body)).encode())]
@@ -77,23 +83,26 @@ class EventFastPath:
 
 
 async def _authorise(keys: ApiKeys, headers: list[tuple[bytes, bytes]]) -> str | Answer:
-    """The workspace id, or the answer that refuses the request."""
-    key = _api_key(headers)
-    if not key:
-        return 401, b'{"detail":"missing API key"}', _UNAUTHORIZED
-    check = await keys.check(key)
-    if check.workspace_id is None:
-        return 401, b'{"detail":"unknown API key"}', _UNAUTHORIZED
-    if check.revoked:
-        return 403, b'{"detail":"this API key was revoked"}', _JSON
-    return check.workspace_id
+    """The workspace id, or the answer that refuses the request (as `shared/api_auth.py` answers routes)."""
+    granted = await grant(keys, _api_key(headers), SCOPE)
+    if not isinstance(granted, Refused):
+        return str(granted.workspace_id)
+    if granted.status == 401:
+        return 401, refusal(granted.reason), _UNAUTHORIZED
+    if granted.retry_after is not None:
+        return granted.status, refusal(granted.reason), [*_JSON, (b"retry-after", granted.retry_after.encode())]
+    return granted.status, refusal(granted.reason), _JSON
 
 
 async def _single(intake: Intake, workspace_id: str, raw: bytes) -> Answer:
     try:
         event = _EVENT.validate_json(raw)
     except ValidationError as error:
-        problems = describe([{**e, "loc": ("body", *e["loc"])} for e in error.errors()])
+        errors = error.errors()
+        reason = unreadable(errors)
+        if reason is not None:
+            return 400, error_body("invalid_body", "$", reason), _JSON
+        problems = describe([{**e, "loc": ("body", *e["loc"])} for e in errors])
         return 422, orjson.dumps({"error": "invalid_request", "errors": problems}), _JSON
     try:
         [event_id] = await intake.accept_events(workspace_id, [event])
@@ -139,33 +148,3 @@ def _api_key(headers: list[tuple[bytes, bytes]]) -> str | None:
         if name == b"x-api-key":
             header_key = value.strip().decode("latin-1") or None
     return header_key
-
-
-def _is_json(headers: list[tuple[bytes, bytes]]) -> bool:
-    """As the framework decides whether to parse a body as JSON: no content type, or a JSON one."""
-    for name, value in headers:
-        if name == b"content-type":
-            kind = value.split(b";", 1)[0].strip().lower()
-            return kind == b"application/json" or (kind.startswith(b"application/") and kind.endswith(b"+json"))
-    return True
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        message: Message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-def _replay(raw: bytes, receive: Receive) -> Receive:
-    """The body already read, once; after it, whatever the client sends next (a disconnect)."""
-    pending = [raw]
-
-    async def replayed() -> Message:
-        if pending:
-            return {"type": "http.request", "body": pending.pop(), "more_body": False}
-        return await receive()
-
-    return replayed

@@ -3,82 +3,111 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Path, Request
+from pydantic import BaseModel, Field, StrictBool
 
+from services.ingest.adapters import topics as stored
 from services.ingest.adapters.subscriptions import SubscriptionChange, change_subscriptions
-from shared.api_auth import WorkspaceDep
+from services.ingest.api.errors import BODY_ANSWERS, NotFound, answers
+from shared.api_auth import ContactsRead, ContactsWrite
+from shared.consent.promise import Cap, TopicPromise, caps_exceed, email_caps
+from shared.contract.fields import ID_PATTERN, LINE_PATTERN, TEXT_PATTERN, TOPIC_ID_PATTERN
 from shared.contract.internal import Engagement
 from shared.contract.topics import ENGAGEMENT
 
 router = APIRouter(prefix="/v1", tags=["subscriptions"])
-TopicId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", description="e.g. newsletter")]
+TopicId = Annotated[str, Path(pattern=TOPIC_ID_PATTERN, description="e.g. newsletter")]
+ContactId = Annotated[str, Path(pattern=ID_PATTERN, description="Dripline's contact id.")]
+# A subscription choice: a topic, * for marketing as a whole, or a channel's consent (channel:sms).
+Choice = Annotated[str, Field(pattern=r"^(\*|channel:(email|sms|post|web)|[a-z0-9][a-z0-9_\-]{0,63})$")]
 
 
 class TopicIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200, description="What people see, e.g. 'Weekly newsletter'.")
-    description: str | None = Field(default=None, max_length=1000, description="How often, and what about.")
+    name: str = Field(
+        min_length=1, max_length=200, pattern=LINE_PATTERN, description="What people see, e.g. 'Weekly newsletter'."
+    )
+    description: str | None = Field(
+        default=None, max_length=1000, pattern=TEXT_PATTERN, description="How often, and what about (may span lines)."
+    )
+    promise: TopicPromise | None = Field(
+        default=None,
+        description="How often the topic writes, per language, shown in the confirmation email, the footer and "
+        "on the preferences page; compared with the workspace's frequency caps.",
+    )
 
 
-class TopicOut(TopicIn):
+class TopicOut(BaseModel):
+    """As stored (names kept from before today's rules included)."""
+
     topic: str
+    name: str
+    description: str | None = None
+    promise: TopicPromise | None = None
+    warnings: list[str] = Field(
+        default_factory=list, description="The workspace's frequency caps would let flows break the promise."
+    )
 
 
 class SubscriptionsIn(BaseModel):
-    """Topic → subscribed or unsubscribed; `*` is marketing as a whole."""
+    """Topic → subscribed (true) or unsubscribed (false); `*` is marketing as a whole."""
 
-    subscriptions: dict[str, bool] = Field(examples=[{"newsletter": True, "offers": False}])
-    policy_version: str | None = None
-
-
-@router.get("/topics", response_model=list[TopicOut], summary="The workspace's subscription topics")
-async def list_topics(request: Request, workspace_id: WorkspaceDep) -> list[TopicOut]:
-    rows = await request.app.state.resources.pool.fetch(
-        "SELECT topic, name, description FROM subscription_topics WHERE workspace_id = $1 ORDER BY topic", workspace_id
-    )
-    return [TopicOut(**dict(row)) for row in rows]
+    subscriptions: dict[Choice, StrictBool] = Field(max_length=100, examples=[{"newsletter": True, "offers": False}])
+    policy_version: str | None = Field(default=None, max_length=100, pattern=LINE_PATTERN)
 
 
-@router.put("/topics/{topic}", response_model=TopicOut, summary="Create or rename a subscription topic")
-async def put_topic(request: Request, workspace_id: WorkspaceDep, topic: TopicId, body: TopicIn) -> TopicOut:
-    await request.app.state.resources.pool.execute(
-        "INSERT INTO subscription_topics (workspace_id, topic, name, description) VALUES ($1, $2, $3, $4) "
-        "ON CONFLICT (workspace_id, topic) DO UPDATE SET name = EXCLUDED.name, description = EXCLUDED.description",
-        workspace_id,
-        topic,
-        body.name,
-        body.description,
-    )
-    return TopicOut(topic=topic, **body.model_dump())
+@router.get(
+    "/topics",
+    response_model=list[TopicOut],
+    summary="The workspace's subscription topics",
+    responses=answers(401, 403, 429),
+)
+async def list_topics(request: Request, workspace_id: ContactsRead) -> list[TopicOut]:
+    pool = request.app.state.resources.pool
+    rows = await stored.list_topics(pool, workspace_id)
+    caps = email_caps(await stored.flow_policy(pool, workspace_id))
+    return [_public(TopicOut(**row), caps) for row in rows]
+
+
+def _public(topic: TopicOut, caps: Sequence[Cap]) -> TopicOut:
+    broken = caps_exceed(topic.promise, caps) if topic.promise else None
+    return topic.model_copy(update={"warnings": [broken] if broken else []})
+
+
+@router.put(
+    "/topics/{topic}",
+    response_model=TopicOut,
+    summary="Create or rename a subscription topic",
+    responses=answers(*BODY_ANSWERS),
+)
+async def put_topic(request: Request, workspace_id: ContactsWrite, topic: TopicId, body: TopicIn) -> TopicOut:
+    """Answered with `warnings` when the workspace's frequency caps allow more than the promise says."""
+    pool = request.app.state.resources.pool
+    promise = body.promise.model_dump() if body.promise else None
+    await stored.put_topic(pool, workspace_id, topic, body.name, body.description, promise)
+    caps = email_caps(await stored.flow_policy(pool, workspace_id))
+    return _public(TopicOut(topic=topic, **body.model_dump()), caps)
 
 
 @router.put(
     "/contacts/{contact_id}/subscriptions",
     summary="Change a contact's subscriptions (recorded in the consent ledger, source api)",
+    response_model=dict[str, str],
+    responses=answers(*BODY_ANSWERS, 404, 503),
 )
 async def put_subscriptions(
-    request: Request, workspace_id: WorkspaceDep, contact_id: str, body: SubscriptionsIn
-) -> dict[str, str]:
+    request: Request, workspace_id: ContactsWrite, contact_id: ContactId, body: SubscriptionsIn
+) -> Any:
+    """A topic the workspace does not offer yet is created (named by its id), as a sign-up naming it does."""
     pool = request.app.state.resources.pool
-    known = {
-        row["topic"]
-        for row in await pool.fetch("SELECT topic FROM subscription_topics WHERE workspace_id = $1", workspace_id)
-    }
-    unknown = sorted(set(body.subscriptions) - known - {"*"})
-    if unknown:
-        raise HTTPException(
-            422, {"errors": [{"path": f"$.subscriptions.{t}", "reason": "no such topic"} for t in unknown]}
-        )
-    exists = await pool.fetchval(
-        "SELECT 1 FROM contacts WHERE workspace_id = $1 AND contact_id = $2", workspace_id, contact_id
-    )
-    if not exists:
-        raise HTTPException(404, "no such contact in this workspace")
+    if not await stored.contact_exists(pool, workspace_id, contact_id):
+        raise NotFound("path.contact_id", "no such contact in this workspace")
     changes = [SubscriptionChange(topic, wanted) for topic, wanted in body.subscriptions.items()]
     async with pool.acquire() as connection, connection.transaction():
+        await stored.offer_topics(connection, [(workspace_id, topic) for topic in body.subscriptions])
         result = await change_subscriptions(
             connection, workspace_id, contact_id, changes, source="api", policy_version=body.policy_version
         )

@@ -9,9 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from shared.contract.shop import Consent
-
-ALL_MARKETING = "*"
+from shared.consent.channels import consent_scopes
+from shared.contract.shop import ConsentGiven
 
 
 @dataclass(frozen=True)
@@ -24,9 +23,10 @@ class LedgerEntry:
     user_agent: str | None = None
     policy_version: str | None = None
     origin: str | None = None  # the form or page, e.g. newsletter-form
+    text_shown: str | None = None  # the consent wording the person saw
 
 
-LedgerRow = tuple[str, str, str, str, str, str | None, str | None, str | None, datetime, str, str | None]
+LedgerRow = tuple[str, str, str, str, str, str | None, str | None, str | None, datetime, str, str | None, str | None]
 
 
 def ledger_row(workspace_id: str, contact_id: str, event_id: str, entry: LedgerEntry) -> LedgerRow:
@@ -43,6 +43,7 @@ def ledger_row(workspace_id: str, contact_id: str, event_id: str, entry: LedgerE
         entry.occurred_at,
         f"{event_id}:{entry.action}:{entry.scope}",
         entry.origin,
+        entry.text_shown,
     )
 
 
@@ -61,16 +62,16 @@ class DoubleOptIn:
 
 
 def signup_consent(
-    consent: Consent, *, source: str, occurred_at: datetime, rule: DoubleOptIn, origin: str | None = None
+    consent: ConsentGiven, *, source: str, occurred_at: datetime, rule: DoubleOptIn, origin: str | None = None
 ) -> ConsentOutcome:
-    """Marketing consent given at sign-up: subscribed at once, or pending until the address is confirmed."""
-    if not consent.marketing:
+    """Marketing consent given at sign-up: subscribed at once, or pending until the address is confirmed.
+
+    Each channel is its own grant (`*`, `channel:email`, …, then the topics); no channels named means email."""
+    scopes = consent_scopes(consent.marketing, consent.channels, consent.topics)
+    if not scopes:
         return ConsentOutcome([], {}, None, ask_for_confirmation=False)
-    scopes = [ALL_MARKETING, *sorted(set(consent.topics))]
-    entries = [
-        LedgerEntry("grant", scope, source, occurred_at, consent.ip, consent.user_agent, consent.policy_version, origin)
-        for scope in scopes
-    ]
+    evidence = (consent.ip, consent.user_agent, consent.policy_version, origin, consent.text_shown)
+    entries = [LedgerEntry("grant", scope, source, occurred_at, *evidence) for scope in scopes]
     status = "pending" if rule.enabled else "subscribed"
     expires_at = occurred_at + rule.expires_after if rule.enabled else None
     return ConsentOutcome(entries, dict.fromkeys(scopes, status), expires_at, ask_for_confirmation=rule.enabled)

@@ -14,9 +14,10 @@ from typing import TypeVar
 
 from pydantic import ValidationError
 
-from services.ingest.domain.consent import ALL_MARKETING, ConsentOutcome, LedgerEntry
+from services.ingest.domain.consent import ConsentOutcome, LedgerEntry
 from services.ingest.domain.identity_claims import Identification
 from services.ingest.domain.requests import ContactIn
+from shared.consent.channels import CONSENT_CHANNELS, ConsentChannel, consent_scopes
 from shared.identity import identifier_hash
 
 TRUTHY = {"1", "true", "yes", "y", "ja", "ya", "x"}
@@ -29,6 +30,7 @@ class ImportRow:
     contact: ContactIn
     consent: bool
     topics: list[str]
+    channels: tuple[ConsentChannel, ...] = ()  # none named: a plain marketing consent, email only
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,8 @@ def parse_rows(
 ) -> Iterator[ImportRow | RejectedRow]:
     """Columns named like profile fields fill the profile; the rest become attributes.
 
-    `topics` (comma-separated) overrides `default_topics` per row. Line numbers count the header as 1.
+    `topics` (comma-separated) overrides `default_topics` per row; `channels` (comma-separated: email,
+    sms, post, web) names the channels the row's consent covers. Line numbers count the header as 1.
     """
     for index, raw in enumerate(rows, start=2):
         row = {key.strip(): (value or "").strip() for key, value in raw.items() if key}
@@ -50,8 +53,13 @@ def parse_rows(
         extra = {
             key: value
             for key, value in row.items()
-            if key not in PROFILE_COLUMNS and key not in (consent_column, "topics") and value
+            if key not in PROFILE_COLUMNS and key not in (consent_column, "topics", "channels") and value
         }
+        channels = [name.strip().lower() for name in row.get("channels", "").split(",") if name.strip()]
+        unknown = sorted(set(channels) - set(CONSENT_CHANNELS))
+        if unknown:
+            yield RejectedRow(index, f"channels: unknown channel {', '.join(unknown)} (email, sms, post, web)")
+            continue
         try:
             contact = ContactIn(**profile, attributes=extra)  # type: ignore[arg-type]
         except ValidationError as error:
@@ -60,7 +68,8 @@ def parse_rows(
             yield RejectedRow(index, f"{where}: {first['msg']}")
             continue
         topics = [topic.strip() for topic in row.get("topics", "").split(",") if topic.strip()] or default_topics
-        yield ImportRow(index, contact, row.get(consent_column, "").lower() in TRUTHY, topics)
+        named = tuple(c for c in CONSENT_CHANNELS if c in channels)
+        yield ImportRow(index, contact, row.get(consent_column, "").lower() in TRUTHY, topics, named)
 
 
 # Rows per grouped write: large enough that round trips stop mattering, small enough for one statement.
@@ -110,14 +119,17 @@ def plan_chunk(
     return ChunkPlan(write, rejected)
 
 
-def import_consent(topics: list[str], policy_version: str | None, now: datetime) -> ConsentOutcome:
-    """Consent an imported list carries: granted for marketing and each topic, subscribed at once."""
-    scopes = [ALL_MARKETING, *sorted(set(topics))]
+def import_consent(
+    topics: list[str], policy_version: str | None, now: datetime, channels: tuple[ConsentChannel, ...] = ()
+) -> ConsentOutcome:
+    """Consent an imported list carries: granted for marketing, its channels (email when none are named)
+    and each topic, subscribed at once."""
+    scopes = consent_scopes(True, channels, topics)
     entries = [LedgerEntry("grant", scope, "import", now, policy_version=policy_version) for scope in scopes]
     return ConsentOutcome(entries, dict.fromkeys(scopes, "subscribed"), None, ask_for_confirmation=False)
 
 
 def identification(row: ImportRow, *, batch_id: str, policy_version: str | None, now: datetime) -> Identification:
     """The identify call for a row; its ledger entries are keyed by batch and line, so a retry writes them once."""
-    consent = import_consent(row.topics, policy_version, now) if row.consent else None
+    consent = import_consent(row.topics, policy_version, now, row.channels) if row.consent else None
     return Identification(row.contact, f"{batch_id}:{row.line}", consent)

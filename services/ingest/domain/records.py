@@ -12,7 +12,7 @@ from services.ingest.domain.requests import ActivityIn, AnyEventIn, CartIn, Purc
 from shared.contract.contacts import ContactChanged
 from shared.contract.shop import ActivityEvent, CartEvent, PurchaseEvent, SignupEvent, TrackEvent
 from shared.contract.topics import CONTACTS, Topic, topic_for_event_type
-from shared.kafka.codec import Headers, headers_of
+from shared.kafka.codec import Headers, encode_value, headers_of
 
 _RECORD_TYPE: dict[type[BaseModel], type[BaseModel]] = {
     SignupIn: SignupEvent,
@@ -41,6 +41,8 @@ def event_record(
     assembled without validating everything a second time (this sits on the ingest hot path).
     """
     fields = {name: getattr(event, name) for name in type(event).model_fields if name not in _NOT_ON_TOPIC}
+    if isinstance(event, SignupIn):
+        fields["consent"] = event.consent.on_record(event_id)  # the evidence stays in the consent ledger
     record = _RECORD_TYPE[type(event)].model_construct(
         **fields,
         schema_version=SCHEMA_VERSION,
@@ -66,11 +68,21 @@ class EventRecords:
     """
 
     def __init__(self, workspace_id: str, received_at: datetime) -> None:
+        self._workspace_id, self._received_at = workspace_id, received_at
         self._workspace = orjson.dumps(workspace_id)
         self._received = _TIMESTAMP.dump_json(received_at)
         self._headers: dict[tuple[type[BaseModel], str], Headers] = {}
 
     def value(self, event: AnyEventIn, *, contact_id: str, event_id: str) -> bytes:
+        if isinstance(event, SignupIn):  # its consent is rewritten (`on_record`): built as the model
+            _, record = event_record(
+                event,
+                workspace_id=self._workspace_id,
+                contact_id=contact_id,
+                event_id=event_id,
+                received_at=self._received_at,
+            )
+            return encode_value(record)
         fields = event.__pydantic_serializer__.to_json(event, exclude=_NOT_ON_TOPIC)
         occurred = self._received if event.occurred_at is None else _TIMESTAMP.dump_json(event.occurred_at)
         return b'%b,"event_id":%b,"workspace_id":%b,"contact_id":%b,"occurred_at":%b,"received_at":%b%b' % (

@@ -7,17 +7,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from shared.contract.contacts import ContactFields
 from shared.contract.envelope import EVENT_ID_PATTERN
-from shared.contract.shop import ActivityFields, CartFields, PurchaseFields, SignupFields, TrackFields
+from shared.contract.fields import Id, Timestamp
+from shared.contract.shop import ActivityFields, CartFields, ConsentGiven, PurchaseFields, SignupFields, TrackFields
 
 
 class ContactRef(ContactFields):
     """Who the event is about: Dripline's contact id, or identifiers Dripline resolves to one."""
 
-    contact_id: str | None = Field(default=None, description="Dripline's contact id, if you have it.")
+    contact_id: Id | None = Field(default=None, description="Dripline's contact id, if you have it.")
 
     @model_validator(mode="after")
     def needs_an_identifier(self) -> ContactRef:
@@ -34,12 +35,14 @@ class _EventMeta(BaseModel):
         pattern=EVENT_ID_PATTERN,
         description="Your id for this event. Send it and retries are safe: consumers drop repeats.",
     )
-    occurred_at: AwareDatetime | None = Field(default=None, description="Defaults to the time Dripline received it.")
+    occurred_at: Timestamp | None = Field(
+        default=None, description="With a UTC offset, in 1970-2200; defaults to the time Dripline received it."
+    )
     contact: ContactRef
 
 
 class SignupIn(_EventMeta, SignupFields):
-    pass
+    consent: ConsentGiven = Field(default_factory=ConsentGiven)
 
 
 class PurchaseIn(_EventMeta, PurchaseFields):
@@ -66,9 +69,9 @@ class BatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     events: list[dict[str, Any]] = Field(description="Up to 1,000 events, each as for POST /v1/events.")
-    partial: bool = Field(
+    partial: StrictBool = Field(
         default=False,
-        description="Accept the valid events and report the rest (default: all or nothing).",
+        description="Accept the valid events and report the rest (default: all or nothing). true or false only.",
     )
 
 
@@ -78,7 +81,7 @@ class CleanBatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     events: list[EventIn]
-    partial: bool = False
+    partial: StrictBool = False
 
 
 class ContactIn(ContactRef):
@@ -111,11 +114,16 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "currency": "NOK",
         "cart_url": "https://shop.example/cart/77",
     },
-    "form_submitted": {
+    "form_submitted": {  # what starts the example web-conversion flow (examples/flows/web-conversion.yaml)
         "type": "form_submitted",
-        "contact": {"email": "ola@example.com", "first_name": "Ola"},
-        "name": "whitepaper-request",
-        "properties": {"company": "Fjord AS"},
+        "contact": {
+            "email": "ola@example.com",
+            "first_name": "Ola",
+            "attributes": {"company": "Fjord AS", "sales_owner": "lars@example.com"},
+        },
+        "name": "pricing-guide",
+        "url": "https://shop.example/pricing",
+        "properties": {"document_url": "https://shop.example/files/pricing-guide.pdf"},
     },
     "track": {
         "type": "track",

@@ -13,8 +13,12 @@ from datetime import datetime
 import asyncpg
 import orjson
 
-from services.scheduler.domain import Event
+from services.scheduler.adapters.policy import load_policy
+from services.scheduler.domain import Event, Flow
+from shared.consent import store as consent
+from shared.consent.promise import Cap, TopicPromise, caps_exceed
 
+_TOPIC_PROMISE = "SELECT promise FROM subscription_topics WHERE workspace_id = $1 AND topic = $2"
 # The first trigger is kept: the flow starts as if it had happened at confirmation.
 _HOLD = """
 INSERT INTO held_entries (workspace_id, contact_id, flow_id, trigger_event, held_at)
@@ -23,22 +27,6 @@ VALUES ($1, $2, $3, $4::jsonb, $5) ON CONFLICT DO NOTHING
 _RELEASE = """
 DELETE FROM held_entries WHERE workspace_id = $1 AND contact_id = $2
 RETURNING flow_id, trigger_event, held_at
-"""
-_EXPIRE = """
-WITH due AS (
-    SELECT workspace_id, contact_id, topic FROM contact_subscriptions
-    WHERE status = 'pending' AND expires_at <= $1
-    ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED
-)
-UPDATE contact_subscriptions s SET status = 'expired', updated_at = now()
-FROM due WHERE s.workspace_id = due.workspace_id AND s.contact_id = due.contact_id AND s.topic = due.topic
-RETURNING s.workspace_id, s.contact_id, s.topic, s.expires_at
-"""
-_LEDGER = """
-INSERT INTO consent_ledger (workspace_id, contact_id, action, scope, source, occurred_at, dedupe_key)
-SELECT w, c, 'expire', t, 'double_opt_in', $4, 'expire:' || t || ':' || e
-FROM unnest($1::text[], $2::text[], $3::text[], $5::text[]) AS x(w, c, t, e)
-ON CONFLICT ON CONSTRAINT consent_ledger_once DO NOTHING
 """
 
 
@@ -70,13 +58,13 @@ async def release_held(connection: asyncpg.Connection, workspace_id: str, contac
 async def expire_unconfirmed(connection: asyncpg.Connection, now: datetime, limit: int = 1000) -> int:
     """Pending sign-ups past `expires_at` become `expired`, with an `expire` ledger entry each, and the
     flow entries they held are dropped. Returns how many subscriptions expired."""
-    rows = await connection.fetch(_EXPIRE, now, limit)
+    rows = await consent.expire_unconfirmed(connection, now, limit)
     if not rows:
         return 0
     workspaces = [row["workspace_id"] for row in rows]
     contacts = [row["contact_id"] for row in rows]
-    await connection.execute(
-        _LEDGER,
+    await consent.record_expiries(
+        connection,
         workspaces,
         contacts,
         [row["topic"] for row in rows],
@@ -90,3 +78,18 @@ async def expire_unconfirmed(connection: asyncpg.Connection, now: datetime, limi
         contacts,
     )
     return len(rows)
+
+
+async def promise_warnings(pool: asyncpg.Pool, workspace_id: str, flow: Flow) -> list[str]:
+    """A marketing flow of a topic that promises how often: a warning when the workspace's caps on marketing
+    email would let it write more often than that (the caps count every marketing email)."""
+    if flow.category != "marketing" or not flow.topic:
+        return []
+    raw = await pool.fetchval(_TOPIC_PROMISE, workspace_id, flow.topic)
+    if raw is None:
+        return []
+    promise = TopicPromise.model_validate_json(raw)
+    policy = await load_policy(pool, workspace_id)
+    caps = [Cap(c.max_messages, c.window) for c in policy.caps if c.channel == "email" and not c.since_signup]
+    broken = caps_exceed(promise, caps)
+    return [f"topic {flow.topic}: {broken}"] if broken else []

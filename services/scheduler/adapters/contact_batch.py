@@ -14,9 +14,11 @@ from datetime import datetime, timedelta
 import asyncpg
 import orjson
 
+from services.scheduler.adapters.facts import load_facts
+from services.scheduler.adapters.records import contact_view
 from services.scheduler.adapters.stored_state import state_of
 from services.scheduler.domain import ContactView, EnrollmentState, Event, SentMessage
-from services.scheduler.records import contact_view
+from shared.consent import store as consent
 from shared.identity import identifier_hash
 
 Key = tuple[str, str]  # (workspace, contact)
@@ -26,21 +28,8 @@ _SUPPRESSION_ORDER = ("erased", "bounced", "complained", "unsubscribed")
 _KEYS = "unnest($1::text[], $2::text[]) AS k(w, c)"
 # Each contact's rows are looked up by key (`LATERAL ... OFFSET 0`, which the planner cannot flatten into a
 # join): a plain join lets it hash a scan of the whole table instead, its choice once a table holds some
-# tens of thousands of rows, and then every batch reads every contact's rows.
-_VIEWS = f"""
-SELECT k.w, k.c, p.profile, f.signed_up_at,
-       (SELECT jsonb_object_agg(topic, status) FROM contact_subscriptions s
-        WHERE s.workspace_id = k.w AND s.contact_id = k.c) AS subscriptions,
-       (SELECT array_agg(segment_id) FROM segment_members m
-        WHERE m.workspace_id = k.w AND m.contact_id = k.c) AS segments
-FROM {_KEYS}
-LEFT JOIN LATERAL (
-    SELECT profile FROM contacts WHERE workspace_id = k.w AND contact_id = k.c OFFSET 0
-) AS p ON true
-LEFT JOIN LATERAL (
-    SELECT signed_up_at FROM flow_contacts WHERE workspace_id = k.w AND contact_id = k.c OFFSET 0
-) AS f ON true
-"""
+# tens of thousands of rows, and then every batch reads every contact's rows. The views themselves (with
+# the subscriptions) are the consent store's `CONTACT_VIEWS`.
 _HISTORY = f"""
 SELECT k.w, k.c, h.event_id, h.type, h.occurred_at, h.message_id, h.machine, h.data FROM {_KEYS}
 CROSS JOIN LATERAL (
@@ -48,10 +37,6 @@ CROSS JOIN LATERAL (
     WHERE workspace_id = k.w AND contact_id = k.c AND occurred_at >= $3
     ORDER BY occurred_at DESC LIMIT $4
 ) AS h
-"""
-_SUPPRESSIONS = """
-SELECT workspace_id, address_hash, reason FROM suppressions
-WHERE workspace_id = ANY($1::text[]) AND address_hash = ANY($2::bytea[])
 """
 _ENROLLMENTS = f"""
 SELECT k.w AS workspace_id, k.c AS contact_id, e.enrollment_id, e.flow_id, e.flow_version, e.number,
@@ -89,15 +74,23 @@ def _columns(keys: Sequence[Key]) -> tuple[list[str], list[str]]:
 
 
 async def load_views(
-    connection: asyncpg.Connection, keys: Sequence[Key], now: datetime, *, days: int, limit: int
+    connection: asyncpg.Connection,
+    keys: Sequence[Key],
+    now: datetime,
+    *,
+    days: int,
+    limit: int,
+    with_history: bool = True,
 ) -> dict[Key, ContactView]:
-    """Each contact as `load_contact` would see it, in three queries for the whole batch."""
+    """Each contact as `load_contact` would see it, in three queries for the whole batch; without their
+    recent history when `with_history` is false (for conditions that call no `history.` helper)."""
     if not keys:
         return {}
     columns = _columns(keys)
-    rows = await connection.fetch(_VIEWS, *columns)
+    rows = await consent.contact_views(connection, *columns)
     history: dict[Key, list[Event]] = {}
-    for row in await connection.fetch(_HISTORY, *columns, now - timedelta(days=days), limit):
+    found = await connection.fetch(_HISTORY, *columns, now - timedelta(days=days), limit) if with_history else []
+    for row in found:
         event = Event(
             id=row["event_id"], type=row["type"], at=row["occurred_at"], data=orjson.loads(row["data"]),
             message_id=row["message_id"], machine=row["machine"],
@@ -111,10 +104,13 @@ async def load_views(
     }
     reasons: dict[tuple[str, bytes], set[str]] = {}
     if hashes:
-        found = await connection.fetch(_SUPPRESSIONS, sorted({k[0] for k in hashes}), sorted(set(hashes.values())))
+        found = await consent.suppression_reasons_among(
+            connection, sorted({k[0] for k in hashes}), sorted(set(hashes.values()))
+        )
         for row in found:
             reason = row["reason"] if row["reason"] in _SUPPRESSION_ORDER else "unsubscribed"
             reasons.setdefault((row["workspace_id"], row["address_hash"]), set()).add(reason)
+    facts = await load_facts(connection, [(row["w"], row["c"]) for row in rows], now)
     views: dict[Key, ContactView] = {}
     for row in rows:
         key = (row["w"], row["c"])
@@ -124,7 +120,7 @@ async def load_views(
             history=tuple(reversed(history.get(key, ()))),
             suppression=next((r for r in _SUPPRESSION_ORDER if r in found_reasons), None),
             subscriptions=orjson.loads(row["subscriptions"]) if row["subscriptions"] else {},
-            segments=frozenset(row["segments"] or ()),
+            segments=frozenset(row["segments"] or ()), facts=facts.get(key),
         )  # fmt: skip
     return views
 

@@ -13,8 +13,10 @@ from typing import Any
 import asyncpg
 import orjson
 
+from services.scheduler.adapters.facts import load_facts
+from services.scheduler.adapters.records import contact_view
 from services.scheduler.domain import ContactView, Event, SentMessage
-from services.scheduler.records import contact_view
+from shared.consent import store as consent
 from shared.identity import identifier_hash
 
 # Strongest first: what a suppression row says about the address.
@@ -37,13 +39,6 @@ SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
 ON CONFLICT (workspace_id, contact_id) DO UPDATE
 SET signed_up_at = LEAST(COALESCE(flow_contacts.signed_up_at, EXCLUDED.signed_up_at), EXCLUDED.signed_up_at),
     updated_at = now()
-"""
-
-_CONSENT_AND_SEGMENTS = """
-SELECT (SELECT jsonb_object_agg(topic, status) FROM contact_subscriptions
-        WHERE workspace_id = $1 AND contact_id = $2) AS subscriptions,
-       (SELECT array_agg(segment_id) FROM segment_members
-        WHERE workspace_id = $1 AND contact_id = $2) AS segments
 """
 
 
@@ -95,18 +90,14 @@ async def _history(
 async def _suppression(connection: asyncpg.Connection, workspace_id: str, email: str | None) -> str | None:
     if not email:
         return None
-    reasons = await connection.fetch(
-        "SELECT reason, scope FROM suppressions WHERE workspace_id = $1 AND address_hash = $2",
-        workspace_id,
-        identifier_hash(workspace_id, "email", email),
-    )
-    found = {row["reason"] if row["reason"] in _SUPPRESSION_ORDER else "unsubscribed" for row in reasons}
+    reasons = await consent.suppression_reasons(connection, workspace_id, identifier_hash(workspace_id, "email", email))
+    found = {reason if reason in _SUPPRESSION_ORDER else "unsubscribed" for reason in reasons}
     return next((reason for reason in _SUPPRESSION_ORDER if reason in found), None)
 
 
 async def _consent_and_segments(connection: asyncpg.Connection, workspace_id: str, contact_id: str) -> dict[str, Any]:
     """The contact's subscriptions by topic and their segments, in one round trip."""
-    row = await connection.fetchrow(_CONSENT_AND_SEGMENTS, workspace_id, contact_id)
+    row = await consent.subscriptions_and_segments(connection, workspace_id, contact_id)
     subscriptions = orjson.loads(row["subscriptions"]) if row and row["subscriptions"] else {}
     return {"subscriptions": subscriptions, "segments": frozenset(row["segments"] or ()) if row else frozenset()}
 
@@ -127,8 +118,10 @@ async def load_contact(
     )
     history = await _history(connection, workspace_id, contact_id, now - timedelta(days=days), limit)
     suppression = await _suppression(connection, workspace_id, profile.get("email"))
+    facts = await load_facts(connection, [(workspace_id, contact_id)], now)
     return contact_view(
         workspace_id, contact_id, profile, signed_up_at=signed_up_at, history=history, suppression=suppression,
+        facts=facts.get((workspace_id, contact_id)),
         **await _consent_and_segments(connection, workspace_id, contact_id),
     )  # fmt: skip
 
@@ -216,11 +209,13 @@ async def update_profile(
     return profile
 
 
-async def forget_contact(connection: asyncpg.Connection, contact_id: str) -> None:
-    """Erasure: drop what flows kept about the contact (the enrollments have ended by now)."""
-    for table in ("contact_history", "contact_sends", "flow_contacts", "segment_members", "held_entries"):
-        await connection.execute(f"DELETE FROM {table} WHERE contact_id = $1", contact_id)
-    await connection.execute("DELETE FROM timers WHERE contact_id = $1", contact_id)
+async def forget_contact(connection: asyncpg.Connection, workspace_id: str, contact_id: str) -> None:
+    """Erasure: drop what flows kept about the workspace's contact (the enrollments have ended by now)."""
+    tables = ("contact_history", "contact_sends", "flow_contacts", "segment_members", "held_entries", "timers")
+    for table in (*tables, "contact_facts", "contact_orders"):
+        await connection.execute(
+            f"DELETE FROM {table} WHERE workspace_id = $1 AND contact_id = $2", workspace_id, contact_id
+        )
 
 
 async def forget_old(connection: asyncpg.Connection | asyncpg.Pool, before: datetime, limit: int = 10_000) -> int:

@@ -138,13 +138,6 @@ async def live_in_flow(
     return [(row["id"], row["contact_id"]) for row in rows]
 
 
-async def live_workspaces(connection: asyncpg.Connection, contact_id: str) -> list[str]:
-    rows = await connection.fetch(
-        "SELECT DISTINCT workspace_id FROM enrollments WHERE contact_id = $1 AND active", contact_id
-    )
-    return [row["workspace_id"] for row in rows]
-
-
 async def schedule_timers(connection: asyncpg.Connection, timers: Sequence[TimerRow]) -> None:
     """Re-scheduling an id moves it; of one id given twice the last wins. One statement for all of them."""
     if timers:
@@ -169,3 +162,25 @@ async def postpone(connection: asyncpg.Connection, timer_id: str, until: datetim
 async def next_due(connection: asyncpg.Connection | asyncpg.Pool) -> datetime | None:
     value = await connection.fetchval("SELECT min(due_at) FROM timers")
     return value if isinstance(value, datetime) else None
+
+
+async def live_per_version(connection: asyncpg.Connection, workspace_id: str, flow_id: str) -> dict[int, int]:
+    """How many live enrollments each version of a flow holds."""
+    rows = await connection.fetch(
+        "SELECT flow_version, count(*) AS n FROM enrollments WHERE workspace_id = $1 AND flow_id = $2 AND active "
+        "GROUP BY flow_version ORDER BY flow_version",
+        workspace_id,
+        flow_id,
+    )
+    return {row["flow_version"]: row["n"] for row in rows}
+
+
+async def contact_ids_page(connection: asyncpg.Connection, workspace_id: str, after_id: str, limit: int) -> list[str]:
+    """A page of the workspace's contact ids after `after_id`, for passes over every contact."""
+    rows = await connection.fetch(
+        "SELECT contact_id FROM contacts WHERE workspace_id = $1 AND contact_id > $2 ORDER BY contact_id LIMIT $3",
+        workspace_id,
+        after_id,
+        limit,
+    )
+    return [row["contact_id"] for row in rows]

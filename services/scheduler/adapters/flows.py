@@ -13,9 +13,12 @@ from datetime import datetime
 
 import asyncpg
 
-from services.scheduler.analytics.adapters.overrides import Winners
+from services.scheduler.adapters.overrides import Winners
 from services.scheduler.domain import Flow, FlowProblem, check_flow, load_flow
+from services.scheduler.domain.message_checks import message_problems
+from services.scheduler.domain.steps import SendStep
 from services.scheduler.domain.triggers import DateTrigger
+from shared.published import known_attributes, latest_template_sources
 
 
 @dataclass(frozen=True)
@@ -52,9 +55,15 @@ class FlowCatalog:
         self._winners = Winners()
 
     async def publish(self, connection: asyncpg.Connection, workspace_id: str, source: str, file: str) -> Published:
-        """Store a new version unless the source is identical to the current one (then nothing changes)."""
+        """Store a new version unless the source is identical to the current one (then nothing changes).
+
+        Refused with problems when the flow is invalid, or when its notify payloads or the templates it
+        sends use variables it cannot provide (see `domain/message_checks.py`)."""
         parsed, problems = check_flow(source, file)
         if parsed is None or problems:
+            return Published(None, False, problems)
+        problems = await self._message_problems(connection, workspace_id, parsed, source, file)
+        if problems:
             return Published(None, False, problems)
         digest = hashlib.sha256(source.encode()).digest()
         async with connection.transaction():
@@ -96,6 +105,16 @@ class FlowCatalog:
                 any(isinstance(trigger, DateTrigger) for trigger in parsed.triggers),
             )
         return Published(parsed.model_copy(update={"version": version}), True, [])
+
+    async def _message_problems(
+        self, connection: asyncpg.Connection, workspace_id: str, flow: Flow, source: str, file: str
+    ) -> list[FlowProblem]:
+        """What the flow's messages print that it cannot provide: its payloads, and its templates already published."""
+        wanted = sorted({step.template for step in flow.steps if isinstance(step, SendStep)})
+        templates = await latest_template_sources(connection, workspace_id, wanted)
+        attributes = await known_attributes(connection, workspace_id)
+        sources = {template_id: (f"{template_id}.yaml", text) for template_id, text in templates.items()}
+        return message_problems(flow, source, file, sources, attributes)
 
     async def heads(self, connection: asyncpg.Connection, workspace_ids: Sequence[str]) -> dict[str, list[FlowHead]]:
         rows = await connection.fetch(

@@ -5,6 +5,7 @@ Sign in once with the workspace API key (kept in an HttpOnly cookie), or send it
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from html import escape
 from pathlib import Path
@@ -14,29 +15,32 @@ from typing import Annotated
 import asyncpg
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.security import HTTPAuthorizationCredentials
 
-from services.scheduler.analytics import charts
-from services.scheduler.analytics.models import AbReport, FlowReport, Revenue
-from services.scheduler.analytics.reports import ab_report, flow_report, flows_report
-from shared.api_auth import _bearer, _header, workspace_of
+from services.scheduler.analytics.domain.lifecycle_report import LifecycleReport
+from services.scheduler.analytics.domain.report_models import AbReport, FlowReport, Revenue
+from services.scheduler.analytics.usecases.lifecycle_report import lifecycle_report
+from services.scheduler.analytics.usecases.reports import ab_report, flow_report, flows_report
+from services.scheduler.api import charts
+from shared.api_auth import authorise
+from shared.deliverability import COMPLAINT_LIMIT, DomainDay, daily_rates
 
 router = APIRouter(prefix="/dashboard", tags=["dashboard"], include_in_schema=False)
-PAGE = Template((Path(__file__).resolve().parents[1] / "analytics" / "dashboard.html").read_text(encoding="utf-8"))
+PAGE = Template((Path(__file__).resolve().parent / "dashboard.html").read_text(encoding="utf-8"))
 COOKIE = "dripline_key"
+SCOPE = "reports:read"
 LOGIN = """<section><form method="post" action="/dashboard/login">
 <label>Workspace API key <input name="key" type="password" autocomplete="off"></label>
 <button type="submit">Sign in</button></form></section>"""
 
 
 async def _workspace_or_login(request: Request) -> str | RedirectResponse:
-    """The key from a header, else from the sign-in cookie; without a valid one, the sign-in page."""
-    bearer, header = await _bearer(request), await _header(request)
-    cookie = request.cookies.get(COOKIE)
-    if bearer is None and header is None and cookie:
-        bearer = HTTPAuthorizationCredentials(scheme="Bearer", credentials=cookie)
+    """The key from a header, else from the sign-in cookie; without a valid one (holding reports:read),
+    the sign-in page."""
+    authorization = request.headers.get("authorization", "")
+    key = authorization[7:].strip() if authorization[:7].lower() == "bearer " else None
+    key = key or request.headers.get("x-api-key") or request.cookies.get(COOKIE)
     try:
-        return await workspace_of(request, bearer, header)
+        return await authorise(request, key, SCOPE)
     except HTTPException:
         return RedirectResponse("/dashboard/login", status_code=303)
 
@@ -90,25 +94,62 @@ async def overview(request: Request) -> HTMLResponse | RedirectResponse:
         "<section><h2>Flows</h2><table><tr><th>flow</th><th>entered</th><th>delivered</th><th>open rate</th>"
         "<th>click rate</th><th>conversion</th><th>revenue</th></tr>" + "".join(rows) + "</table></section>"
     )
-    return _page("Flows", workspace, table if rows else '<p class="empty">No flow has data yet.</p>')
+    flows = table if rows else '<p class="empty">No flow has data yet.</p>'
+    today = await daily_rates(_pool(request), datetime.now(UTC).date(), workspace)
+    return _page("Flows", workspace, flows + _deliverability_section(today))
+
+
+def _share(day: DomainDay, count: int, metric: str) -> str:
+    rate = day.rate(count)
+    return _cell("–" if rate is None else f"{count} ({rate:.2%})", metric, domain=day.receiving_domain)
+
+
+def _deliverability_section(days: list[DomainDay]) -> str:
+    """Today's bounces, complaints and unsubscribes per receiving domain, with Gmail and Yahoo's limit."""
+    if not days:
+        return ""
+    warnings = "".join(
+        f'<p class="warning" data-metric="warning" data-domain="{escape(d.receiving_domain)}">'
+        f"{escape(d.receiving_domain)}: {escape(w)}</p>"
+        for d in days
+        for w in d.warnings()
+    )
+    rows = "".join(
+        f"<tr><td>{escape(d.receiving_domain)}</td>" + _cell(d.sent, "sent", domain=d.receiving_domain)
+        + _share(d, d.bounced, "bounced") + _share(d, d.complained, "complained")
+        + _share(d, d.unsubscribed, "unsubscribed") + "</tr>"
+        for d in days
+    )  # fmt: skip
+    return (
+        f"<section><h2>Deliverability today (UTC), by receiving domain</h2>{warnings}"
+        "<table><tr><th>receiving domain</th><th>sent</th><th>bounced</th><th>complaints</th>"
+        f"<th>unsubscribes</th></tr>{rows}</table>"
+        f'<p class="legend">Gmail and Yahoo ask bulk senders to keep complaints under {COMPLAINT_LIMIT:.1%} '
+        "of mail sent.</p></section>"
+    )
 
 
 def _funnel_table(report: FlowReport) -> str:
-    head = "".join(f"<th>{n}</th>" for n in ("step", "reached", "delivered", "opened", "clicked", "machine opens",
-                                               "machine clicks", "bounced", "unsubscribed", "open rate", "click rate",
-                                               "revenue"))  # fmt: skip
+    head = "".join(f"<th>{n}</th>" for n in ("step", "reached", "delivered", "opened", "opens unknown", "clicked",
+                                               "machine opens", "machine clicks", "bounced", "unsubscribed",
+                                               "open rate", "click rate", "revenue"))  # fmt: skip
     rows = []
     for step in report.steps:
         c, key = step.counts, {"step": step.step_id}
         rows.append(
             f"<tr><td>{escape(step.step_id)}</td>" + _cell(c.reached, "reached", **key)
             + _cell(c.delivered, "delivered", **key) + _cell(c.opened, "opened", **key)
-            + _cell(c.clicked, "clicked", **key) + _cell(c.machine_opened, "machine_opened", **key)
+            + _cell(c.opens_unknown, "opens_unknown", **key) + _cell(c.clicked, "clicked", **key)
+            + _cell(c.machine_opened, "machine_opened", **key)
             + _cell(c.machine_clicked, "machine_clicked", **key) + _cell(c.bounced, "bounced", **key)
             + _cell(c.unsubscribed, "unsubscribed", **key) + _cell(f"{step.open_rate:.1%}", "open_rate", **key)
             + _cell(f"{step.click_rate:.1%}", "click_rate", **key) + f"<td>{_money(step.revenue)}</td></tr>"
         )  # fmt: skip
-    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+    legend = ""
+    if any(step.counts.opens_unknown for step in report.steps):
+        legend = ('<p class="legend">Opens unknown: delivered without the open pixel (tracking off, or too short '
+                  "to carry one); open rates are over the rest.</p>")  # fmt: skip
+    return f"<table><tr>{head}</tr>{''.join(rows)}</table>{legend}"
 
 
 def _ab_section(ab: AbReport) -> str:
@@ -136,6 +177,28 @@ def _ab_section(ab: AbReport) -> str:
     )
 
 
+def _lifecycle_section(report: LifecycleReport | None) -> str:
+    """Repeat purchases by entry week and the customers won back; nothing for a flow nobody entered."""
+    if report is None:
+        return ""
+    hours = report.median_hours_to_second_purchase
+    rows = "".join(
+        f"<tr><td>{c.week}</td><td>{c.contacts}</td><td>{c.buyers}</td><td>{c.repeat_buyers}</td>"
+        f"<td>{c.repeat_rate:.1%}</td></tr>"
+        for c in report.cohorts
+    )
+    won = report.reactivation
+    return (
+        "<section><h2>Repeat purchases and customers won back</h2>"
+        f'<p data-metric="repeat_rate">{report.repeat_rate:.1%} of buyers bought again; median time to a second '
+        f"purchase: {'–' if hours is None else f'{hours:.1f} h'}</p>"
+        f'<p data-metric="reactivated">{won.reactivated} of {won.customers_at_entry} customers at entry bought '
+        f"after entering ({won.reactivated_share:.1%})</p>"
+        "<table><tr><th>entry week</th><th>contacts</th><th>buyers</th><th>repeat buyers</th><th>repeat rate</th>"
+        f"</tr>{rows}</table></section>"
+    )
+
+
 @router.get("/flows/{flow_id}", response_class=HTMLResponse, response_model=None)
 async def flow_page(request: Request, flow_id: str) -> HTMLResponse | RedirectResponse:
     workspace = await _workspace_or_login(request)
@@ -145,6 +208,7 @@ async def flow_page(request: Request, flow_id: str) -> HTMLResponse | RedirectRe
     if report is None:
         return _page(flow_id, workspace, '<p class="empty">No data for this flow yet.</p>')
     ab = await ab_report(_pool(request), workspace, flow_id)
+    lifecycle = await lifecycle_report(_pool(request), workspace, flow_id)
     legend = (
         '<p class="legend"><span><i class="swatch" style="background:#d9dee7"></i> reached</span>'
         '<span><i class="swatch" style="background:#2f6fdf"></i> delivered</span>'
@@ -160,6 +224,7 @@ async def flow_page(request: Request, flow_id: str) -> HTMLResponse | RedirectRe
         f"<section><h2>Funnel</h2>{legend}{charts.funnel(report.steps)}{_funnel_table(report)}</section>"
         f"<section><h2>Rates over time (open, click)</h2>{charts.rates_over_time(report.days)}</section>"
         f"{_ab_section(ab)}"
+        f"{_lifecycle_section(lifecycle)}"
         f"<section><h2>Top clicked links</h2><table><tr><th>link</th><th>step</th><th>clicks</th></tr>{links}</table>"
         "</section>"
         f'<section><h2>Revenue</h2><p data-metric="revenue">{_money(report.summary.revenue)}</p></section>'

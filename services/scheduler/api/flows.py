@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from services.scheduler.adapters.consent import promise_warnings
+from services.scheduler.adapters.enrollments import live_per_version
 from services.scheduler.adapters.flows import FlowHead
-from services.scheduler.adapters.policy import load_policy
-from services.scheduler.domain import ContactView
-from services.scheduler.domain.simulation import parse_events, simulate
-from services.scheduler.passes import arm_flow_dates, migrate_flow, resume_flow
-from services.scheduler.runtime import Scheduler
-from shared.api_auth import WorkspaceDep
+from services.scheduler.usecases.passes import arm_flow_dates, migrate_flow, resume_flow
+from services.scheduler.usecases.simulations import SimulationRefused, run_simulation
+from services.scheduler.workers.runtime import Scheduler
+from shared.api_auth import FlowsRead, FlowsWrite
+from shared.audit import record_api_change
 
 router = APIRouter(prefix="/v1", tags=["flows"])
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/plain")
@@ -41,6 +42,11 @@ class Published(BaseModel):
     flow_id: str
     version: int
     created: bool = Field(description="False when the source was identical to the current version")
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What publishing allows but the workspace may not want: frequency caps that let the flow "
+        "write more often than its topic promises.",
+    )
 
 
 class SimulationIn(BaseModel):
@@ -85,7 +91,7 @@ async def _head(scheduler: Scheduler, workspace_id: str, flow_id: str) -> FlowHe
     responses={201: {"model": Published}, 200: {"model": Published}, 422: {"description": "file, line, reason"}},
     openapi_extra={"requestBody": {"content": {"application/yaml": {"schema": {"type": "string"}}}}},
 )
-async def publish(request: Request, workspace_id: WorkspaceDep, scheduler: SchedulerDep) -> JSONResponse:
+async def publish(request: Request, workspace_id: FlowsWrite, scheduler: SchedulerDep) -> JSONResponse:
     source, file = await _source_of(request)
     async with scheduler.units.pool.acquire() as connection:
         result = await scheduler.units.catalog.publish(connection, workspace_id, source, file)
@@ -94,86 +100,82 @@ async def publish(request: Request, workspace_id: WorkspaceDep, scheduler: Sched
         return JSONResponse({"problems": problems}, 422)
     if result.created and any(t.type == "date" for t in result.flow.triggers):
         await arm_flow_dates(scheduler.units, scheduler.journeys, workspace_id)
-    answer = Published(flow_id=result.flow.id, version=result.flow.version, created=result.created)
+    if result.created:
+        await record_api_change(request, workspace_id, "flow.published", result.flow.id, version=result.flow.version)
+    warnings = await promise_warnings(scheduler.units.pool, workspace_id, result.flow)
+    answer = Published(flow_id=result.flow.id, version=result.flow.version, created=result.created, warnings=warnings)
     return JSONResponse(answer.model_dump(), 201 if result.created else 200)
 
 
 @router.get("/flows", response_model=list[FlowPublic], summary="List flows")
-async def list_flows(workspace_id: WorkspaceDep, scheduler: SchedulerDep) -> list[FlowPublic]:
+async def list_flows(workspace_id: FlowsRead, scheduler: SchedulerDep) -> list[FlowPublic]:
     async with scheduler.units.pool.acquire() as connection:
         heads = await scheduler.units.catalog.heads(connection, [workspace_id])
     return [_public(head) for head in heads.get(workspace_id, [])]
 
 
 @router.get("/flows/{flow_id}", summary="One flow: versions, source, live enrollments per version")
-async def show_flow(flow_id: str, workspace_id: WorkspaceDep, scheduler: SchedulerDep) -> dict[str, Any]:
+async def show_flow(flow_id: str, workspace_id: FlowsRead, scheduler: SchedulerDep) -> dict[str, Any]:
     head = await _head(scheduler, workspace_id, flow_id)
     catalog = scheduler.units.catalog
     async with scheduler.units.pool.acquire() as connection:
         versions = await catalog.versions(connection, workspace_id, flow_id)
         source = await catalog.source(connection, workspace_id, flow_id, head.current_version)
-        live = await connection.fetch(
-            "SELECT flow_version, count(*) AS n FROM enrollments WHERE workspace_id = $1 AND flow_id = $2 AND active "
-            "GROUP BY flow_version ORDER BY flow_version",
-            workspace_id,
-            flow_id,
-        )
+        live = await live_per_version(connection, workspace_id, flow_id)
     return {
         **_public(head).model_dump(mode="json"),
         "versions": [{"version": v["version"], "published_at": v["published_at"].isoformat()} for v in versions],
-        "live_enrollments": {str(row["flow_version"]): row["n"] for row in live},
+        "live_enrollments": {str(version): count for version, count in live.items()},
         "source": source,
     }
 
 
 @router.post("/flows/{flow_id}/pause", response_model=FlowPublic, summary="Stop new entries and hold timers")
-async def pause_flow(flow_id: str, workspace_id: WorkspaceDep, scheduler: SchedulerDep) -> FlowPublic:
+async def pause_flow(request: Request, flow_id: str, workspace_id: FlowsWrite, scheduler: SchedulerDep) -> FlowPublic:
     await _head(scheduler, workspace_id, flow_id)
     async with scheduler.units.pool.acquire() as connection:
         await scheduler.units.catalog.set_paused(connection, workspace_id, flow_id, True)
+    await record_api_change(request, workspace_id, "flow.paused", flow_id)
     return _public(await _head(scheduler, workspace_id, flow_id))
 
 
 @router.post("/flows/{flow_id}/resume", summary="Allow entries again and continue held enrollments")
-async def resume(flow_id: str, workspace_id: WorkspaceDep, scheduler: SchedulerDep) -> dict[str, Any]:
+async def resume(request: Request, flow_id: str, workspace_id: FlowsWrite, scheduler: SchedulerDep) -> dict[str, Any]:
     await _head(scheduler, workspace_id, flow_id)
     async with scheduler.units.pool.acquire() as connection:
         await scheduler.units.catalog.set_paused(connection, workspace_id, flow_id, False)
+    await record_api_change(request, workspace_id, "flow.resumed", flow_id)
     resumed = await resume_flow(scheduler.units, scheduler.journeys, workspace_id, flow_id)
     head = await _head(scheduler, workspace_id, flow_id)
     return {**_public(head).model_dump(mode="json"), "resumed": resumed}
 
 
 @router.post("/flows/{flow_id}/migrate", summary="Move in-flight contacts to the current version")
-async def migrate(flow_id: str, workspace_id: WorkspaceDep, scheduler: SchedulerDep) -> dict[str, Any]:
+async def migrate(request: Request, flow_id: str, workspace_id: FlowsWrite, scheduler: SchedulerDep) -> dict[str, Any]:
     head = await _head(scheduler, workspace_id, flow_id)
     moved = await migrate_flow(scheduler.units, workspace_id, flow_id, head.current_version)
+    await record_api_change(
+        request, workspace_id, "flow.migrated", flow_id, version=head.current_version, migrated=moved
+    )
     return {"flow_id": flow_id, "version": head.current_version, "migrated": moved}
 
 
 @router.post("/flows/{flow_id}/simulate", summary="What one contact would receive, on a virtual clock")
 async def simulate_flow(
-    flow_id: str, body: SimulationIn, workspace_id: WorkspaceDep, scheduler: SchedulerDep
+    flow_id: str, body: SimulationIn, workspace_id: FlowsRead, scheduler: SchedulerDep
 ) -> dict[str, Any]:
-    head = await _head(scheduler, workspace_id, flow_id)
-    start_at = body.start or datetime.now(UTC)
-    start_at = start_at if start_at.tzinfo else start_at.replace(tzinfo=UTC)
-    async with scheduler.units.pool.acquire() as connection:
-        flow = await scheduler.units.catalog.flow(
-            connection, workspace_id, flow_id, body.version or head.current_version
-        )
-        policy = await load_policy(connection, workspace_id)
-    if flow is None:
-        raise HTTPException(404, f"no version {body.version} of {flow_id!r}")
     try:
-        contact = ContactView.model_validate({"id": "simulated", **body.contact, "workspace_id": workspace_id})
-        events = parse_events(body.events, start_at)
-    except (ValueError, KeyError) as error:
-        raise HTTPException(422, f"bad contact or events: {error}") from error
-    timeline = simulate(flow, contact, events, start_at, body.days, policy)
+        done = await run_simulation(
+            scheduler.units, workspace_id, flow_id, contact=body.contact, events=body.events, start=body.start,
+            days=body.days, version=body.version,
+        )  # fmt: skip
+    except LookupError as error:
+        raise HTTPException(404, str(error.args[0])) from error
+    except SimulationRefused as error:
+        raise HTTPException(422, str(error)) from error
     return {
         "flow_id": flow_id,
-        "version": flow.version,
-        "rows": [row.model_dump(mode="json") for row in timeline.rows],
-        "lines": timeline.lines(contact.time_zone or policy.time_zone),
+        "version": done.version,
+        "rows": [row.model_dump(mode="json") for row in done.timeline.rows],
+        "lines": done.timeline.lines(done.time_zone),
     }

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, ClassVar, Literal
 
 from .state import EnrollmentState
-from .steps import Category, Channel
+from .steps import Category, Channel, Unsubscribe
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,6 +47,7 @@ class RequestMessage:
     contact_id: str
     best_time: bool = False
     variant: str | None = None
+    locale: str | None = None  # the contact's language now: the template variant it gets, kept for retries
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,10 +69,11 @@ class UpdateContact:
     set: dict[str, Any]
     add_tags: tuple[str, ...] = ()
     remove_tags: tuple[str, ...] = ()
+    unsubscribe: Unsubscribe | None = None
     step_id: str
 
 
-TransitionKind = Literal["entered", "step_reached", "held_by_policy", "skipped", "goal_reached", "exited"]
+TransitionKind = Literal["entered", "step_reached", "held_by_policy", "skipped", "failed", "goal_reached", "exited"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

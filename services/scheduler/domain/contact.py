@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .facts import CustomerFacts
+
 # Event types the engine itself gives meaning to; every other type is a shop's own track event.
 MESSAGE_OPENED = "message_opened"
 MESSAGE_CLICKED = "message_clicked"
@@ -18,6 +20,18 @@ PREFERENCES_CHANGED = "preferences_changed"
 ATTRIBUTE_CHANGED = "attribute_changed"
 ENROLL_REQUESTED = "enroll_requested"
 CONTACT_ERASED = "contact_erased"
+# What became of a message the flow asked for (from messages.status): a notify step waits on these.
+MESSAGE_DELIVERED = "message_delivered"
+MESSAGE_FAILED = "message_failed"
+MESSAGE_SKIPPED = "message_skipped"
+MESSAGE_OUTCOMES = frozenset({MESSAGE_DELIVERED, MESSAGE_FAILED, MESSAGE_SKIPPED})
+# The profile fields a contact has by name (`contact.first_name`); anything else is `contact.attributes.<name>`.
+PROFILE_FIELDS = ("first_name", "last_name", "locale", "birthday", "external_id")
+# Event data that may name or trace a person (a sign-up's consent proof holds the IP address): never
+# copied into a message request, whose topic is not the one personal data lives on.
+_PERSONAL = frozenset({"consent", "email", "phone", "first_name", "last_name", "ip", "user_agent"})
+# Computed for the history helpers; templates read `items`.
+_DERIVED = frozenset({"products"})
 
 ContactStatus = Literal["subscribed", "unsubscribed", "bounced", "erased"]
 # One row of `contact_subscriptions`: `*` is marketing as a whole, any other key a subscription topic.
@@ -45,6 +59,24 @@ class Event(BaseModel):
         return {**self.data, "type": self.type, "at": self.at}
 
 
+def message_value(event: dict[str, Any]) -> dict[str, Any]:
+    """The `event` a template sees, from an event as stored (`Event.model_dump(mode="json")`): its data
+    with `id`, `type` and `at` alongside, as in conditions, minus what is personal and minus empty values
+    (so a template's `{{ event.cart_url }}` is missing, not blank, when the shop sent none)."""
+    data = event.get("data") or {}
+    found = {k: _present(v) for k, v in data.items() if v is not None and k not in _PERSONAL and k not in _DERIVED}
+    found.update(id=event.get("id"), type=event.get("type"), at=event.get("at"))
+    return found
+
+
+def _present(value: Any) -> Any:
+    if type(value) is dict:
+        return {k: _present(v) for k, v in value.items() if v is not None}
+    if type(value) is list:
+        return [_present(v) for v in value]
+    return value
+
+
 class ContactView(BaseModel):
     """A snapshot of one contact, including the recent history the conditions may query."""
 
@@ -63,12 +95,18 @@ class ContactView(BaseModel):
     tags: frozenset[str] = frozenset()
     segments: frozenset[str] = frozenset()
     history: tuple[Event, ...] = ()
+    facts: CustomerFacts = Field(default_factory=CustomerFacts)
 
-    def as_expression_value(self) -> dict[str, Any]:
-        """The `contact` seen by CEL; sets become sorted lists so `"vip" in contact.tags` works."""
+    def as_expression_value(self, now: datetime | None = None) -> dict[str, Any]:
+        """The `contact` seen by CEL; sets become sorted lists so `"vip" in contact.tags` works.
+
+        `contact.facts` needs the time (engagement and the last 30 days' messages depend on it)."""
+        attributes = self.attributes
         return {
+            **({"facts": self.facts.value(now)} if now is not None else {}),
+            **{name: attributes[name] for name in PROFILE_FIELDS if name in attributes},
             "id": self.id,
-            "attributes": dict(self.attributes),
+            "attributes": dict(attributes),
             "tags": sorted(self.tags),
             "segments": sorted(self.segments),
             "time_zone": self.time_zone or "",
@@ -85,6 +123,13 @@ class ContactView(BaseModel):
                 "tags": (self.tags | add_tags) - remove_tags,
             }
         )
+
+    def unsubscribed(self, topic: str | None) -> ContactView:
+        """The contact off one topic, or (None) off all marketing, as an `unsubscribe` step leaves them."""
+        if topic is not None:
+            return self.model_copy(update={"unsubscribed_topics": self.unsubscribed_topics | {topic}})
+        subscriptions = {**(self.subscriptions or {}), "*": "unsubscribed"}
+        return self.model_copy(update={"status": "unsubscribed", "subscriptions": subscriptions})
 
     def with_event(self, event: Event) -> ContactView:
         return self.model_copy(update={"history": (*self.history, event)})

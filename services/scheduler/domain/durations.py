@@ -13,6 +13,8 @@ _WHOLE = re.compile(r"^[+-]?(\d+[wdhms])+$")
 _UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 DURATION_PATTERN = r"^[+-]?(\d+[wdhms])+$"
 TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"
+# Longer than any journey needs, and far inside what date arithmetic can carry.
+LONGEST = timedelta(days=3660)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -21,6 +23,8 @@ def parse_duration(text: str) -> timedelta:
     if not _WHOLE.match(cleaned):
         raise ValueError(f"'{text}' is not a duration; write it like 10m, 2h, 3d or 1w")
     seconds = sum(int(n) * _UNITS[u] for n, u in _PART.findall(cleaned))
+    if seconds > LONGEST.total_seconds():
+        raise ValueError(f"'{text}' is longer than 10 years; write a shorter duration")
     return timedelta(seconds=-seconds if cleaned.startswith("-") else seconds)
 
 

@@ -7,19 +7,19 @@ again when an event arrives or a scheduled timer fires. Replaying the same call 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from .actions import CancelTimer, Decision, ScheduleTimer, Transition
-from .contact import ContactView, Event
+from .contact import MESSAGE_DELIVERED, MESSAGE_OUTCOMES, MESSAGE_SKIPPED, ContactView, Event, message_value
 from .flow import Flow
 from .local_time import as_utc
 from .matching import awaited, forced_exit, reached_goal
 from .policy import SentMessage, WorkspacePolicy
 from .state import EnrollmentState
-from .steps import SendStep, WaitForStep
+from .steps import NotifyStep, SendStep, WaitForStep
 from .walk import PARKED, Walk
 
 
@@ -38,7 +38,7 @@ class TimerFired(BaseModel):
 
 
 Input = Annotated[EventReceived | TimerFired, Field(discriminator="kind")]
-NO_POLICY = WorkspacePolicy()
+NO_POLICY = WorkspacePolicy(grace_after_signup=timedelta(0))  # no rules at all: what a bare walk or test uses
 
 
 def start(
@@ -101,7 +101,10 @@ def _cancel_waiting(walk: Walk) -> None:
 
 def _on_event(walk: Walk, event: Event) -> None:
     flow, state = walk.flow, walk.state
-    goal = reached_goal(flow, event, walk.contact, walk.now)
+    refused: list[str] = []  # conditions too costly for this event: they count as false, and say so
+    goal = reached_goal(flow, event, walk.contact, walk.now, refused)
+    for why in refused:
+        walk.record("failed", state.step_id, why)
     if goal is not None:
         _cancel_waiting(walk)
         walk.record("goal_reached", state.step_id, goal.id)
@@ -112,14 +115,48 @@ def _on_event(walk: Walk, event: Event) -> None:
         _cancel_waiting(walk)
         walk.finish("exited", reason, state.step_id)
         return
+    if event.type in MESSAGE_OUTCOMES:
+        _on_outcome(walk, event)
+        return
     waiting = state.waiting
     if state.paused or waiting is None or waiting.kind != "wait_for":
         return
     step = flow.step(waiting.step_id)
-    if isinstance(step, WaitForStep) and awaited(step, event, state, walk.contact, walk.now):
+    refused.clear()
+    matched = isinstance(step, WaitForStep) and awaited(step, event, state, walk.contact, walk.now, refused)
+    for why in refused:
+        walk.record("failed", waiting.step_id, why)
+    if isinstance(step, WaitForStep) and matched:
+        _cancel_waiting(walk)
+        # Later messages may use what the contact did here: `events.<step id>` (a click's url, an order's lines).
+        received = {**walk.state.received, step.id: message_value(event.model_dump(mode="json"))}
+        walk.state = walk.state.evolve(waiting=None, received=received)
+        walk.run_from(step.on_event)
+
+
+def _on_outcome(walk: Walk, event: Event) -> None:
+    """A message of this enrollment was delivered, failed or skipped (the sender's report).
+
+    A notify step waiting for its webhook goes on to `next` or `on_failure`; a message skipped for
+    missing data ends the enrollment when the flow says `missing_data: exit`. The outcome itself is
+    recorded on the contact's timeline by the service, whether or not the enrollment still runs."""
+    state, waiting = walk.state, walk.state.waiting
+    if event.message_id is None or event.message_id not in state.messages.values():
+        return
+    if waiting is not None and waiting.kind == "outcome" and state.messages.get(waiting.step_id) == event.message_id:
+        step = walk.flow.step(waiting.step_id)
+        if state.paused or not isinstance(step, NotifyStep):
+            return
         _cancel_waiting(walk)
         walk.state = walk.state.evolve(waiting=None)
-        walk.run_from(step.on_event)
+        if event.type == MESSAGE_DELIVERED or step.on_failure is None:
+            walk.continue_after(step)
+        else:
+            walk.run_from(step.on_failure)
+        return
+    if event.type == MESSAGE_SKIPPED and event.data.get("missing") and walk.flow.missing_data == "exit":
+        _cancel_waiting(walk)
+        walk.finish("exited", str(event.data.get("reason") or "missing data"), state.step_id)
 
 
 def _on_timer(walk: Walk, timer_id: str) -> None:
@@ -139,12 +176,24 @@ def _on_timer(walk: Walk, timer_id: str) -> None:
         walk.finish("exited", f"step {waiting.step_id} no longer exists", waiting.step_id)
     elif waiting.kind == "wait_for" and isinstance(step, WaitForStep):
         walk.run_from(step.on_timeout)
+    elif waiting.kind == "outcome" and isinstance(step, NotifyStep):
+        walk.record("failed", step.id, f"no outcome from the webhook within {_duration(step.timeout)}")
+        walk.run_from(step.on_failure or walk.flow.following(step))
     elif waiting.kind in ("policy", "best_time") and isinstance(step, SendStep):
         following = walk.send(step, timed=True)
         if following != PARKED and walk.state.active:
             walk.run_from(following)
     else:
         walk.continue_after(step)
+
+
+def _duration(span: timedelta) -> str:
+    minutes = int(span.total_seconds() // 60)
+    if minutes % 1440 == 0 and minutes:
+        return f"{minutes // 1440}d"
+    if minutes % 60 == 0 and minutes:
+        return f"{minutes // 60}h"
+    return f"{minutes}m" if minutes else f"{int(span.total_seconds())}s"
 
 
 def pause(state: EnrollmentState) -> EnrollmentState:

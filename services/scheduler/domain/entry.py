@@ -39,6 +39,8 @@ def triggered_by(flow: Flow, event: Event, contact: ContactView, now: datetime) 
     for trigger in flow.triggers:
         match trigger:
             case EventTrigger(event=wanted, where=where) if wanted == event.type:
+                if event.machine:
+                    continue  # a privacy proxy's open or a link scanner's click is no one doing anything
                 if where is None or holds(where, scope(contact, event, now)):
                     return True
             case SegmentTrigger(segment=segment) if event.type == SEGMENT_ENTERED:
@@ -62,7 +64,7 @@ def decide_entry(
     now = as_utc(now)
     if event is not None and not triggered_by(flow, event, contact, now):
         return EntryDecision(enter=False, reason="no trigger matches this event")
-    blocked = suppression(contact, "email", flow.category, flow.topic)
+    blocked = suppression(contact, None, flow.category, flow.topic)
     if blocked and blocked not in ("email address bounced", AWAITING_CONFIRMATION):
         return EntryDecision(enter=False, reason=blocked)
     if any(p.active for p in past):

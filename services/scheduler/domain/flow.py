@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import cached_property
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
@@ -42,6 +43,14 @@ class Flow(BaseModel):
     description: str | None = None
     topic: str | None = Field(default=None, description="Subscription topic; unsubscribing from it ends the flow")
     category: Category = "marketing"
+    missing_data: Literal["skip", "exit"] = Field(
+        default="skip",
+        description=(
+            "When a message cannot be rendered because a value it needs is missing (no first name, a cart "
+            "without cart_url): skip that message and go on (recorded as skipped with the reason), or end "
+            "the enrollment. A message is never sent with the value blank."
+        ),
+    )
     triggers: tuple[Trigger, ...] = Field(min_length=1)
     entry: EntryRule = EntryRule()
     goals: tuple[Goal, ...] = ()

@@ -18,7 +18,7 @@ from .contact import (
     ContactView,
     Event,
 )
-from .expressions import holds, scope
+from .expressions import ConditionScope, holds, scope
 from .flow import Flow, Goal
 from .policy import marketing_consent
 from .state import EnrollmentState
@@ -31,11 +31,21 @@ SYSTEM_EVENTS = frozenset(
 )
 
 
-def reached_goal(flow: Flow, event: Event, contact: ContactView, now: datetime) -> Goal | None:
+def reached_goal(
+    flow: Flow, event: Event, contact: ContactView, now: datetime, refused: list[str] | None = None
+) -> Goal | None:
+    """The goal this event reaches; `refused` collects why a goal's condition was too costly to evaluate."""
     for goal in flow.goals:
-        if goal.event == event.type and (goal.where is None or holds(goal.where, scope(contact, event, now))):
+        if goal.event == event.type and (goal.where is None or _holds(goal.where, scope(contact, event, now), refused)):
             return goal
     return None
+
+
+def _holds(source: str, context: ConditionScope, refused: list[str] | None) -> bool:
+    verdict = holds(source, context)
+    if refused is not None:
+        refused += context.refused
+    return verdict
 
 
 def forced_exit(flow: Flow, event: Event, contact: ContactView) -> str | None:
@@ -67,8 +77,16 @@ def _same_kind(step: WaitForStep, event: Event, state: EnrollmentState) -> bool:
     return event.type == step.event
 
 
-def awaited(step: WaitForStep, event: Event, state: EnrollmentState, contact: ContactView, now: datetime) -> bool:
-    """Whether `event` is the one a wait_for step is waiting on (machine opens/clicks ignored by default)."""
+def awaited(
+    step: WaitForStep,
+    event: Event,
+    state: EnrollmentState,
+    contact: ContactView,
+    now: datetime,
+    refused: list[str] | None = None,
+) -> bool:
+    """Whether `event` is the one a wait_for step is waiting on (machine opens/clicks ignored by default);
+    `refused` collects why its condition was too costly to evaluate."""
     if not _same_kind(step, event, state):
         return False
-    return step.where is None or holds(step.where, scope(contact, event, now, state.messages))
+    return step.where is None or _holds(step.where, scope(contact, event, now, state.messages), refused)

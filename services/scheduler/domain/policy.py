@@ -1,8 +1,9 @@
 """Workspace rules that apply across every flow: consent, suppression, grace delay, quiet hours, caps.
 
-Marketing needs consent: the contact's `*` subscription, and the flow's topic when it has one, must
-be `subscribed`. Transactional messages skip the marketing rules (consent, grace, quiet hours, caps);
-nothing is sent to an erased contact or by email to a bounced address.
+Marketing needs consent: the contact's `*` subscription, the grant of the step's channel (email, SMS,
+post; see `shared/consent/channels.py`), and the flow's topic when it has one, must be `subscribed`.
+Transactional messages skip the marketing rules (consent, grace, quiet hours, caps); nothing is sent
+to an erased contact or by email to a bounced address.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from shared.consent.channels import ConsentChannel, channel_refusal
 
 from .contact import ContactView
 from .durations import Duration, TimeOfDay, format_duration
@@ -46,7 +49,11 @@ class WorkspacePolicy(_Model):
     time_zone: str = Field(default="UTC", description="For contacts whose own time zone is unknown")
     caps: tuple[FrequencyCap, ...] = ()
     quiet_hours: QuietHours | None = None
-    grace_after_signup: Duration = timedelta(0)
+    grace_after_signup: Duration = Field(
+        default=timedelta(minutes=10),
+        json_schema_extra={"default": "10m"},  # as written, not pydantic's ISO form (PT10M) the pattern refuses
+        description="Marketing waits this long after a sign-up (room to undo a mistaken form); 0s for none",
+    )
     audience_hours: dict[int, int] = Field(
         default_factory=dict,
         description="People's opens and clicks per UTC hour of the week (0 = Monday 00:00): the fallback of "
@@ -95,27 +102,36 @@ def _scope_consent(contact: ContactView, scope: str) -> str | None:
             return f"no consent to {what}"
 
 
-def marketing_consent(contact: ContactView, topic: str | None) -> str | None:
-    """Why marketing on `topic` (None: the flow has no topic) may not go to the contact, or None."""
+# The consent each sending channel needs; a webhook goes to a system, not to the person.
+CONSENT_OF: dict[Channel, ConsentChannel] = {"email": "email", "sms": "sms"}
+
+
+def marketing_consent(contact: ContactView, topic: str | None, channel: ConsentChannel | None = None) -> str | None:
+    """Why marketing on `topic` (None: the flow has no topic) may not go to the contact, or None.
+
+    With `channel`, that channel's grant is judged too (after `*` and before the topic)."""
     if contact.status == "unsubscribed":
         return "contact unsubscribed"
     if topic and topic in contact.unsubscribed_topics:
         return f"contact unsubscribed from {topic}"
-    for scope in ("*", topic) if topic else ("*",):
-        missing = _scope_consent(contact, scope)
-        if missing:
-            return missing
-    return None
+    missing = _scope_consent(contact, "*")
+    if missing is None and channel is not None and contact.subscriptions is not None:
+        missing = channel_refusal(contact.subscriptions, channel)
+    if missing is None and topic:
+        missing = _scope_consent(contact, topic)
+    return missing
 
 
-def suppression(contact: ContactView, channel: Channel, category: Category, topic: str | None = None) -> str | None:
-    """Why nothing may be sent at all, or None."""
+def suppression(
+    contact: ContactView, channel: Channel | None, category: Category, topic: str | None = None
+) -> str | None:
+    """Why nothing may be sent at all, or None. `channel` None: judge the flow, not a step's channel."""
     if contact.status == "erased":
         return "contact erased"
     if contact.status == "bounced" and channel == "email":
         return "email address bounced"
     if category == "marketing":
-        return marketing_consent(contact, topic)
+        return marketing_consent(contact, topic, CONSENT_OF.get(channel) if channel else None)
     return None
 
 

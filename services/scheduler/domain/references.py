@@ -59,6 +59,12 @@ def reference_problems(
         for i, step in enumerate(flow.steps):
             if isinstance(step, SendStep) and step.template not in known_templates:
                 problems.append((("steps", i, "template"), f"step '{step.id}' uses unknown template '{step.template}'"))
+    for i, step in enumerate(flow.steps):
+        repeated = step.coupon.from_step if isinstance(step, SendStep) and step.coupon else None
+        giver = flow.step(repeated) if repeated else None
+        if repeated and not (isinstance(giver, SendStep) and giver.coupon and giver.coupon.from_step is None):
+            reason = f"step '{step.id}' shows the coupon of '{repeated}', which is not a send step that gives one"
+            problems.append((("steps", i, "coupon", "from_step"), reason))
     if known_attributes is not None:
         for path, name in _attributes_of(flow):
             if name not in known_attributes:

@@ -13,6 +13,8 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .contact import SEGMENT_ENTERED, SEGMENT_LEFT, ContactView, Event
+from .contact_reads import contact_reads
+from .expression_limits import MAX_CHARS
 from .expressions import compile_expression, holds, scope
 
 
@@ -23,7 +25,7 @@ class Segment(BaseModel):
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", description="e.g. repeat-buyers")
     name: str = Field(min_length=1, max_length=200)
-    condition: str = Field(min_length=1, max_length=4000, description="A CEL condition, as in flows.")
+    condition: str = Field(min_length=1, max_length=MAX_CHARS, description="A CEL condition, as in flows.")
 
     @field_validator("condition")
     @classmethod
@@ -34,7 +36,14 @@ class Segment(BaseModel):
 
 def members_of(segments: Iterable[Segment], contact: ContactView, now: datetime) -> frozenset[str]:
     """The ids of the segments whose condition holds for the contact now (one that fails counts as false)."""
-    context = scope(contact, None, now)
+    segments = list(segments)
+    if not segments:
+        return frozenset()
+    # The history helpers cost more to build than most conditions do to run: only for conditions calling them.
+    conditions = tuple(segment.condition for segment in segments)
+    context = scope(
+        contact, None, now, with_history=any("history." in c for c in conditions), reads=contact_reads(conditions)
+    )
     return frozenset(segment.id for segment in segments if holds(segment.condition, context))
 
 

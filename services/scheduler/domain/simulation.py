@@ -15,21 +15,26 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from .actions import Decision, Notify, RequestMessage, ScheduleTimer, Transition, UpdateContact
-from .contact import ContactView, Event
+from .contact import MESSAGE_DELIVERED, ContactView, Event
 from .durations import parse_duration
 from .engine import NO_POLICY, EventReceived, TimerFired, advance, start
 from .entry import PastEnrollment, decide_entry, next_date_entry
+from .expression_cost import DataSizes, cost_problem_on
+from .facts_fold import fold, purchase_of
 from .flow import Flow
 from .local_time import as_utc, zone
 from .policy import SentMessage, WorkspacePolicy
+from .references import expressions_of
 from .state import EnrollmentState
+from .steps import SendStep
 
 SubjectRenderer = Callable[[str, ContactView], str]
-RowKind = Literal["entered", "message", "held", "skipped", "notify", "update", "goal", "exit"]
+RowKind = Literal["entered", "message", "held", "skipped", "failed", "notify", "update", "goal", "exit"]
 _TRANSITION_ROWS: dict[str, RowKind] = {
     "entered": "entered",
     "held_by_policy": "held",
     "skipped": "skipped",
+    "failed": "failed",
     "goal_reached": "goal",
     "exited": "exit",
 }
@@ -112,15 +117,27 @@ class _Run:
                     self.ledger.append(SentMessage(at=now, channel=action.channel, category=action.category))
                     subject = self.subject(action.template, self.contact) if self.subject else None
                     detail = f"{action.channel} {action.template} ({action.category})"
+                    step = self.flow.step(action.step_id)
+                    if isinstance(step, SendStep) and step.coupon is not None:
+                        detail += f" with a coupon ({step.coupon.source})"
                     self.row(now, action.step_id, "message", detail, subject)
                 case Notify():
                     self.row(now, action.step_id, "notify", action.url)
+                    # A simulated webhook is answered at once, so a step waiting on it goes on to `next`.
+                    delivered = Event(
+                        id=f"sim-{action.notification_id}", type=MESSAGE_DELIVERED, at=now,
+                        message_id=action.notification_id,
+                    )  # fmt: skip
+                    self.push(now, "event", delivered)
                 case UpdateContact():
                     self.contact = self.contact.with_changes(
                         action.set, frozenset(action.add_tags), frozenset(action.remove_tags)
                     )
                     changes = [f"{k}={v}" for k, v in action.set.items()]
                     changes += [f"+{t}" for t in action.add_tags] + [f"-{t}" for t in action.remove_tags]
+                    if (off := action.unsubscribe) is not None:
+                        self.contact = self.contact.unsubscribed(off.topic)
+                        changes.append(f"unsubscribed from {off.topic or 'marketing'} ({off.reason})")
                     self.row(now, action.step_id, "update", " ".join(changes))
                 case Transition(event=event) if event in _TRANSITION_ROWS:
                     self.row(now, action.step_id, _TRANSITION_ROWS[event], action.reason or "")
@@ -144,7 +161,9 @@ class _Run:
         state = self.state
         if event.message_id is None and "step" in event.data and state is not None:
             event = event.model_copy(update={"message_id": state.messages.get(str(event.data["step"]))})
-        self.contact = self.contact.with_event(event)
+        purchase = purchase_of(event)  # the facts follow the events, as the scheduler folds them
+        facts = fold(self.contact.facts, [event], [purchase] if purchase is not None else [])
+        self.contact = self.contact.with_event(event).model_copy(update={"facts": facts})
         if state is not None and state.active:
             self.apply(self.advance(state, EventReceived(event=event), now), now)
         self.try_entry(now, event)
@@ -157,6 +176,21 @@ class _Run:
         following = next_date_entry(self.flow, self.contact, now, self.policy.time_zone)
         if following is not None:
             self.push(following, "date", None)
+
+
+def costly_condition(flow: Flow, contact: ContactView, events: Sequence[Event], now: datetime) -> str | None:
+    """The first condition of the flow too costly to evaluate on this contact and one of these events
+    (it would count as false, unevaluated), named with where it sits; None when every one may run."""
+    contact_value = contact.as_expression_value(now)
+    scopes = [
+        DataSizes(contact_value, e.as_expression_value() if e else {}, len(contact.history)) for e in (None, *events)
+    ]
+    for path, source in expressions_of(flow):
+        for sizes in scopes:
+            problem = cost_problem_on(source, sizes)
+            if problem is not None:
+                return f"{'.'.join(map(str, path))}: {problem}"
+    return None
 
 
 def simulate(

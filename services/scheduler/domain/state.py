@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-WaitKind = Literal["wait", "wait_for", "policy", "best_time"]
+WaitKind = Literal["wait", "wait_for", "policy", "best_time", "outcome"]
 _set = object.__setattr__  # models are frozen; a fresh copy is filled in as pydantic's own copy does
 
 
@@ -49,6 +49,9 @@ class EnrollmentState(BaseModel):
     variants: dict[str, str] = Field(default_factory=dict, description="split step id -> variant taken")
     timers_set: int = 0
     trigger_event: dict[str, Any] | None = None
+    received: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="wait_for step id -> the event it received, as templates see it"
+    )
 
     @property
     def active(self) -> bool:

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .coupons import CouponRule
 from .durations import Duration, TimeOfDay
 from .triggers import Expression
 
@@ -67,6 +68,10 @@ class SendStep(_Step):
         default=timedelta(hours=24), description="For `at: best_time`: how far ahead the send may move"
     )
     if_held: Literal["defer", "skip"] = "defer"
+    coupon: CouponRule | None = Field(
+        default=None,
+        description="A discount code for the contact, issued once per enrollment and step: `{{ coupon.code }}`",
+    )
 
 
 class WaitForStep(_Step):
@@ -126,19 +131,43 @@ class SplitStep(_Step):
     auto_winner: AutoWinner | None = None
 
 
+class Unsubscribe(BaseModel):
+    """Take the contact off marketing (or one topic), recorded in the consent ledger under `reason`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    topic: str | None = Field(default=None, min_length=1, description="Only this topic; without it all marketing")
+    reason: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,39}$", description="The ledger's source, e.g. sunset")
+
+
 class UpdateContactStep(_Step):
     type: Literal["update_contact"] = "update_contact"
     set: dict[str, Any] = Field(default_factory=dict)
     add_tags: tuple[str, ...] = ()
     remove_tags: tuple[str, ...] = ()
+    unsubscribe: Unsubscribe | None = Field(
+        default=None, description="A sunset policy: unsubscribe the contact, with the reason in the consent ledger"
+    )
 
 
 class NotifyStep(_Step):
-    """A signed webhook to a person or system, e.g. the salesperson responsible for the contact."""
+    """A signed webhook to a person or system, e.g. the salesperson responsible for the contact.
+
+    With `on_failure` the step waits for the webhook's outcome (up to `timeout`): delivered goes on to
+    `next`, refused or failed (or no answer in time) to `on_failure`. Without it the flow goes on at once."""
 
     type: Literal["notify"] = "notify"
     url: str = Field(pattern=r"^https?://")
+    channel: Literal["post"] | None = Field(
+        default=None,
+        description="post: the webhook asks a print/post provider to send the person a letter, so in a marketing "
+        "flow it needs the contact's consent to post (skipped with the reason otherwise)",
+    )
     payload: dict[str, Any] = Field(default_factory=dict, description="Values may use Liquid placeholders")
+    on_failure: StepId | None = Field(default=None, description="Where to go when the webhook is refused or fails")
+    timeout: Duration = Field(
+        default=timedelta(hours=1), description="With on_failure: how long to wait for the webhook's outcome"
+    )
 
 
 class ExitStep(_Step):
@@ -165,6 +194,8 @@ def targets(step: Step) -> list[tuple[str, str]]:
             edges.append(("else", otherwise))
         case SplitStep(variants=variants):
             edges += [(f"variants.{i}.next", v.next) for i, v in enumerate(variants)]
+        case NotifyStep(on_failure=failure):
+            edges.append(("on_failure", failure))
     return [(name, target) for name, target in edges if target]
 
 

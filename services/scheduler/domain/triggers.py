@@ -16,12 +16,24 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+PropertyNames = Annotated[
+    tuple[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], ...],
+    Field(
+        description=(
+            "Free-form properties this event always carries (e.g. join_url): templates and payloads may use "
+            "them as event.<name>. The event type's own fields (a cart's items and cart_url) need no listing."
+        ),
+    ),
+]
+
+
 class EventTrigger(_Model):
     """Enter when the contact does something, e.g. `signup` where `event.source == "webinar-form"`."""
 
     type: Literal["event"] = "event"
     event: str = Field(min_length=1)
     where: Expression | None = None
+    properties: PropertyNames = ()
 
 
 class SegmentTrigger(_Model):
@@ -45,6 +57,7 @@ class ApiTrigger(_Model):
     """Enter when an integration asks for it through the API."""
 
     type: Literal["api"] = "api"
+    properties: PropertyNames = ()
 
 
 Trigger = Annotated[EventTrigger | SegmentTrigger | DateTrigger | ApiTrigger, Field(discriminator="type")]

@@ -111,7 +111,10 @@ class Walk:
                 return self.park(step.id, "wait_for", self.now + step.timeout)
             case BranchStep():
                 context = scope(self.contact, self.trigger_event(), self.now, self.state.messages)
-                return next((c.next for c in step.conditions if holds(c.when, context)), step.else_)
+                chosen = next((c.next for c in step.conditions if holds(c.when, context)), step.else_)
+                for reason in context.refused:  # counted as false, as a condition that fails to evaluate
+                    self.record("failed", step.id, reason)
+                return chosen
             case SplitStep():
                 return self.split(step)
             case UpdateContactStep():
@@ -192,6 +195,7 @@ class Walk:
                 contact_id=state.contact_id,
                 best_time=step.at == "best_time",
                 variant=self.variant,
+                locale=_locale(self.contact),
             )
         )
         self.ledger.append(SentMessage(at=self.now, channel=step.channel, category=category, flow_id=state.flow_id))
@@ -206,13 +210,24 @@ class Walk:
                 set=changes,
                 add_tags=step.add_tags,
                 remove_tags=step.remove_tags,
+                unsubscribe=step.unsubscribe,
                 step_id=step.id,
             )
         )
         self.contact = self.contact.with_changes(changes, frozenset(step.add_tags), frozenset(step.remove_tags))
+        if step.unsubscribe is not None:
+            self.contact = self.contact.unsubscribed(step.unsubscribe.topic)
         return self.flow.following(step)
 
     def notify(self, step: NotifyStep) -> str | None:
+        """Post the webhook; with `on_failure`, park until its outcome is known (or `timeout` passes).
+
+        A letter (`channel: post`) in a marketing flow needs the contact's consent to post."""
+        if step.channel is not None and self.flow.category == "marketing":
+            refused = marketing_consent(self.contact, self.flow.topic, step.channel)
+            if refused is not None:
+                self.record("skipped", step.id, refused)
+                return self.flow.following(step)
         state = self.state
         nid = message_id(
             state.workspace_id, state.contact_id, state.flow_id, state.flow_version, step.id, self.occurrence(step.id)
@@ -226,4 +241,12 @@ class Walk:
                 contact_id=state.contact_id,
             )
         )
+        self.state = state.evolve(messages={**state.messages, step.id: nid})
+        if step.on_failure is not None:
+            return self.park(step.id, "outcome", self.now + step.timeout)
         return self.flow.following(step)
+
+
+def _locale(contact: ContactView) -> str | None:
+    locale = contact.attributes.get("locale")
+    return str(locale) if locale else None

@@ -12,8 +12,12 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 import asyncpg
+import structlog
+from pydantic import ValidationError
 
 from shared.contract.internal import MessageRequested
+
+log = structlog.get_logger(__name__)
 
 State = Literal["claimed", "sending", "sent", "deferred", "failed", "bounced", "suppressed"]
 Final = Literal["sent", "deferred", "failed", "bounced", "suppressed"]
@@ -27,14 +31,30 @@ class LedgerEntry:
     last_reply: str | None
     updated_at: datetime
     request: MessageRequested
+    opens_tracked: bool | None = None  # a sent email: whether it carried the open pixel
 
 
 def _entry(row: asyncpg.Record) -> LedgerEntry:
     request = MessageRequested.model_validate_json(row["request"])
-    return LedgerEntry(row["message_id"], row["state"], row["attempts"], row["last_reply"], row["updated_at"], request)
+    return LedgerEntry(
+        row["message_id"], row["state"], row["attempts"], row["last_reply"], row["updated_at"], request,
+        row["opens_tracked"],
+    )  # fmt: skip
 
 
-_COLUMNS = "message_id, state, attempts, last_reply, updated_at, request::text AS request"
+def _readable(rows: list[asyncpg.Record]) -> tuple[list[LedgerEntry], list[str]]:
+    """The rows as entries, and the ids of rows whose stored request no longer reads as one."""
+    entries, unreadable = [], []
+    for row in rows:
+        try:
+            entries.append(_entry(row))
+        except ValidationError:
+            unreadable.append(row["message_id"])
+    return entries, unreadable
+
+
+UNREADABLE = "its stored request cannot be read; it was not sent"
+_COLUMNS = "message_id, state, attempts, last_reply, updated_at, request::text AS request, opens_tracked"
 
 
 @dataclass(frozen=True)
@@ -45,6 +65,8 @@ class Settled:
     state: Final
     reply: str | None
     next_attempt_at: datetime | None = None
+    subject: str | None = None  # an email's subject as rendered for its reader (the person's data export shows it)
+    opens_tracked: bool | None = None  # an email: whether it carries the open pixel
 
 
 _CLAIM = """
@@ -64,8 +86,11 @@ WHERE message_id = ANY($1::text[]) RETURNING message_id, attempts
 
 _FINISH = """
 UPDATE send_ledger l SET state = u.state, last_reply = u.reply, next_attempt_at = u.next_at,
+                         subject = coalesce(u.subject, l.subject),
+                         opens_tracked = coalesce(u.opens_tracked, l.opens_tracked),
                          reported = false, updated_at = now()
-FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS u(message_id, state, reply, next_at)
+FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::bool[])
+  AS u(message_id, state, reply, next_at, subject, opens_tracked)
 WHERE l.message_id = u.message_id
 RETURNING l.message_id, l.attempts, l.updated_at
 """
@@ -128,6 +153,8 @@ class SendLedger:
             [s.state for s in settled],
             [s.reply for s in settled],
             [s.next_attempt_at for s in settled],
+            [s.subject for s in settled],
+            [s.opens_tracked for s in settled],
         )
         found = {row["message_id"]: row for row in rows}
         missing = [s.message_id for s in settled if s.message_id not in found]
@@ -140,6 +167,7 @@ class SendLedger:
                 s.reply,
                 found[s.message_id]["updated_at"],
                 requests[s.message_id],
+                s.opens_tracked,
             )
             for s in settled
         ]
@@ -156,7 +184,7 @@ class SendLedger:
             limit,
             stale_after,
         )
-        return [_entry(row) for row in rows]
+        return await self._without_unreadable(rows)
 
     async def unreported(self, *, limit: int, older_than: timedelta) -> list[LedgerEntry]:
         """Outcomes whose status record did not reach the broker (it was away).
@@ -169,7 +197,21 @@ class SendLedger:
             limit,
             older_than,
         )
-        return [_entry(row) for row in rows]
+        return await self._without_unreadable(rows)
+
+    async def _without_unreadable(self, rows: list[asyncpg.Record]) -> list[LedgerEntry]:
+        """A row whose stored request cannot be read ends `failed` and leaves the loops' way: one bad row
+        must not stop every retry and report after it."""
+        entries, unreadable = _readable(rows)
+        if unreadable:
+            await self._pool.execute(
+                "UPDATE send_ledger SET state = 'failed', last_reply = $2, reported = true, updated_at = now() "
+                "WHERE message_id = ANY($1::text[])",
+                unreadable,
+                UNREADABLE,
+            )
+            log.warning("ledger.unreadable_requests", count=len(unreadable), message_ids=unreadable[:5])
+        return entries
 
     async def mark_reported(self, entries: list[LedgerEntry]) -> None:
         """Only the state that was reported: a newer outcome still needs its own record."""

@@ -1,11 +1,16 @@
-"""Text messages through an HTTP provider: POST JSON {to, body, from}, the shape most providers take."""
+"""Text messages through an HTTP provider: POST JSON {to, body, from}, the shape most providers take.
+
+The provider is the operator's (its URL is a setting), so it is not held to public addresses; its
+replies are kept like a webhook's: the status code and the standard phrase, the body unread.
+"""
 
 from __future__ import annotations
 
 import httpx
 
-from services.sender.domain.smtp_outcome import Outcome
-from services.sender.outcome import Attempt
+from services.sender.adapters.http_status import failure_reason, reason_phrase, status_of
+from services.sender.domain.outcome import Attempt
+from shared.smtp_replies import Outcome
 
 
 class SmsProvider:
@@ -14,10 +19,11 @@ class SmsProvider:
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
     async def send(self, to: str, body: str) -> Attempt:
+        request = self._client.build_request(
+            "POST", self._url, json={"to": to, "body": body, "from": self._sender}, headers=self._headers
+        )
         try:
-            response = await self._client.post(
-                self._url, json={"to": to, "body": body, "from": self._sender}, headers=self._headers
-            )
-        except httpx.HTTPError as error:
-            return Attempt(Outcome.DEFERRED, f"SMS provider unreachable: {error!r}")
-        return Attempt.from_http(response.status_code, response.text[:200], what="SMS provider")
+            status = (await status_of(self._client, request)).status_code
+        except (httpx.HTTPError, TimeoutError) as error:
+            return Attempt(Outcome.DEFERRED, f"SMS provider unreachable: {failure_reason(error)}")
+        return Attempt.from_http(status, reason_phrase(status), what="SMS provider")

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import asyncpg
 
-from services.sender.domain.template import Template, load_template
+from services.sender.domain.rendering.template import Template, load_template
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,10 @@ def _stored(row: asyncpg.Record) -> StoredTemplate:
 class TemplateStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        return self._pool
 
     async def publish(self, workspace_id: str, source: str) -> Published:
         """Store `source` as the next version unless it equals the latest (`TemplateError` if invalid)."""

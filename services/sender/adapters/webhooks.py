@@ -2,6 +2,8 @@
 
 Receivers check `X-Dripline-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">`
 with the shared secret, and refuse old timestamps so a captured call cannot be replayed.
+A reply is kept as its status code and the standard reason phrase only: its body is never read,
+so nothing a receiver says reaches the contact's timeline.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ import httpx
 import orjson
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from services.sender.adapters.targets import RefusedTarget, check_target
-from services.sender.domain.smtp_outcome import Outcome
-from services.sender.outcome import Attempt
+from services.sender.adapters.http_status import failure_reason, reason_phrase, status_of
+from services.sender.adapters.targets import RefusedTarget, TargetGuard
+from services.sender.domain.outcome import Attempt
+from shared.smtp_replies import Outcome
 
 SIGNATURE_HEADER = "X-Dripline-Signature"
 
@@ -41,6 +44,9 @@ class _Retry(Exception):
 
 
 class WebhookSender:
+    """Posts through a client of its own whose connections go only to checked public addresses
+    (`targets.TargetGuard`); `client` lends its timeouts."""
+
     def __init__(
         self,
         client: httpx.AsyncClient,
@@ -49,14 +55,16 @@ class WebhookSender:
         attempts: int,
         allow_private: bool,
         backoff_seconds: float = 0.2,
+        guard: TargetGuard | None = None,
     ) -> None:
-        self._client, self._secret = client, secret
-        self._attempts, self._allow_private = attempts, allow_private
+        self._guard = guard or TargetGuard(allow_private=allow_private)
+        self._client = self._guard.client(timeout=client.timeout)
+        self._secret, self._attempts = secret, attempts
         self._backoff = backoff_seconds
 
     async def send(self, url: str, payload: dict[str, object]) -> Attempt:
         try:
-            await check_target(url, allow_private=self._allow_private)
+            self._guard.check_url(url)
         except RefusedTarget as refused:
             return Attempt(Outcome.FAILED, f"webhook refused: {refused}")
         body = orjson.dumps(payload)
@@ -79,11 +87,14 @@ class WebhookSender:
             "Content-Type": "application/json",
             SIGNATURE_HEADER: signature(self._secret, int(time.time()), body),
         }
+        request = self._client.build_request("POST", url, content=body, headers=headers)
         try:
-            response = await self._client.post(url, content=body, headers=headers, follow_redirects=False)
-        except httpx.HTTPError as error:
-            raise _Retry(Attempt(Outcome.DEFERRED, f"webhook unreachable: {error!r}")) from error
-        result = Attempt.from_http(response.status_code, response.text[:200], what="webhook")
+            status = (await status_of(self._client, request)).status_code
+        except RefusedTarget as refused:
+            return Attempt(Outcome.FAILED, f"webhook refused: {refused}")
+        except (httpx.HTTPError, TimeoutError) as error:
+            raise _Retry(Attempt(Outcome.DEFERRED, f"webhook unreachable: {failure_reason(error)}")) from error
+        result = Attempt.from_http(status, reason_phrase(status), what="webhook")
         if result.outcome is Outcome.DEFERRED:
             raise _Retry(result)
         return result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -10,15 +11,24 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, EmailStr, Field
 
 from services.sender.adapters.templates import StoredTemplate
-from services.sender.domain.compile import validate
-from services.sender.domain.errors import RenderError, TemplateError
-from services.sender.domain.smtp_outcome import classify_smtp_reply
-from services.sender.domain.template import Template, load_template
-from services.sender.mail import Letter
-from services.sender.runtime import SenderRuntime
-from shared.api_auth import WorkspaceDep
+from services.sender.domain.rendering.compile import validate_languages
+from services.sender.domain.rendering.errors import RenderError, TemplateError
+from services.sender.domain.rendering.locales import KnownLocale
+from services.sender.domain.rendering.template import Category, Template, load_template
+from services.sender.usecases.mail import Letter
+from services.sender.usecases.template_checks import variable_problems
+from services.sender.workers.runtime import SenderRuntime
+from shared.api_auth import TemplatesRead, TemplatesWrite, require_also
+from shared.rate_limit_store import PostgresBuckets
+from shared.rate_limits import LeasedBuckets, RateLimit, retry_after
+from shared.sending_identities import UnreadableKey
+from shared.smtp_replies import classify_smtp_reply
+from shared.workspaces import load_default_locale, load_test_recipients
 
 router = APIRouter(prefix="/v1/templates", tags=["templates"])
+# Test sends a workspace may make: 10 a minute, 5 at once. They go over the SMTP connections and rate
+# every workspace's mail shares, so a tight loop of them must not crowd that mail out.
+TEST_SENDS = RateLimit(per_second=10 / 60, burst=5)
 
 
 def _runtime(request: Request) -> SenderRuntime:
@@ -27,6 +37,14 @@ def _runtime(request: Request) -> SenderRuntime:
 
 
 RuntimeDep = Annotated[SenderRuntime, Depends(_runtime)]
+
+
+def _test_sends(request: Request, runtime: SenderRuntime) -> LeasedBuckets:
+    """Test sends per workspace, counted for every sender replica together."""
+    buckets: LeasedBuckets | None = getattr(request.app.state, "test_sends", None)
+    if buckets is None:
+        buckets = request.app.state.test_sends = LeasedBuckets(PostgresBuckets(runtime.templates.pool))
+    return buckets
 
 
 class TemplateIn(BaseModel):
@@ -55,6 +73,18 @@ class PreviewIn(BaseModel):
     contact_id: str | None = Field(default=None, description="Render for this stored contact…")
     contact: dict[str, Any] | None = Field(default=None, description="…or for this inline contact data.")
     variables: dict[str, Any] = Field(default_factory=dict, description="What the flow would pass (order, cart…).")
+    event: dict[str, Any] | None = Field(
+        default=None,
+        description="A sample of the event that starts the flow, as the template reads it (`event.cart_url`, "
+        "`event.items`): its fields and properties side by side. Left out: data-built parts render empty.",
+        examples=[{"type": "cart_abandoned", "cart_url": "https://shop.example/cart/77",
+                   "items": [{"name": "Trail shoe", "quantity": 1, "price": "1299.00"}], "currency": "NOK"}],
+    )  # fmt: skip
+    locale: KnownLocale | None = Field(
+        default=None,
+        description="The language variant to render (e.g. nb-NO, found as a reader of that locale would find it); "
+        "default: the contact's locale, then the workspace's default locale.",
+    )
 
 
 class PreviewOut(BaseModel):
@@ -89,20 +119,27 @@ def _problems(error: TemplateError) -> HTTPException:
 
 
 @router.get("")
-async def list_templates(workspace: WorkspaceDep, runtime: RuntimeDep) -> list[TemplateSummary]:
+async def list_templates(workspace: TemplatesRead, runtime: RuntimeDep) -> list[TemplateSummary]:
     rows = await runtime.templates.all_latest(workspace)
     return [TemplateSummary(**_summary(stored, stored.load())) for _, stored in rows]
 
 
 @router.post("", status_code=201)
-async def publish(body: TemplateIn, workspace: WorkspaceDep, runtime: RuntimeDep, response: Response) -> Published:
-    """A new version when the source changed; the same version (200) when it did not."""
+async def publish(body: TemplateIn, workspace: TemplatesWrite, runtime: RuntimeDep, response: Response) -> Published:
+    """A new version when the source changed; the same version (200) when it did not.
+
+    Refused (422) when it does not compile, or when it uses a variable that a flow sending it cannot
+    provide (or a contact field misspelt, whatever the flow): file, line and variable for each."""
     try:
-        problems = validate(load_template(body.source))
+        template = load_template(body.source)
+        problems = validate_languages(template)
     except TemplateError as error:
         raise _problems(error) from error
     if problems:
-        raise _problems(TemplateError(load_template(body.source).id, problems))
+        raise _problems(TemplateError(template.id, problems))
+    unprovided = await variable_problems(runtime.templates.pool, workspace, template.id, body.source)
+    if unprovided:
+        raise HTTPException(422, {"template": template.id, "problems": unprovided})
     published = await runtime.templates.publish(workspace, body.source)
     if not published.changed:
         response.status_code = 200
@@ -117,51 +154,81 @@ async def _stored(runtime: SenderRuntime, workspace: str, template_id: str) -> S
 
 
 @router.get("/{template_id}")
-async def get_template(template_id: str, workspace: WorkspaceDep, runtime: RuntimeDep) -> TemplatePublic:
+async def get_template(template_id: str, workspace: TemplatesRead, runtime: RuntimeDep) -> TemplatePublic:
     stored = await _stored(runtime, workspace, template_id)
     return TemplatePublic(**_summary(stored, stored.load()), source=stored.source)
 
 
 async def _letter(
-    runtime: SenderRuntime, workspace: str, template_id: str, body: PreviewIn, message_id: str, to: str | None = None
+    request: Request, template: Template, workspace: str, body: PreviewIn, message_id: str, to: str | None = None
 ) -> Letter:
-    template = (await _stored(runtime, workspace, template_id)).load()
+    runtime = _runtime(request)
     profile: dict[str, Any] = dict(body.contact or {})
     contact_id = body.contact_id or "preview"
     if body.contact_id is not None and body.contact is None:
+        require_also(request, "contacts:read")  # the preview shows the stored contact's details
         stored_profile = await runtime.dispatcher.audience.profile(workspace, body.contact_id)
         if stored_profile is None:
             raise HTTPException(404, f"no contact {body.contact_id!r}")
         profile = stored_profile
     if to is not None:
         profile["email"] = to
+    locale = body.locale or profile.get("locale")
+    names = await runtime.dispatcher.audience.workspace_names([workspace])
+    default_locale = await load_default_locale(runtime.templates.pool, workspace)
+    try:
+        identity = await runtime.dispatcher.lookup.identities.get(workspace)  # as the workspace's mail will look
+    except UnreadableKey as error:
+        raise HTTPException(409, f"{error}: set the sending domain again") from error
     try:
         return runtime.composer.render(
-            template,
+            template.in_locale(str(locale) if locale else None, default_locale),
             message_id=message_id,
             workspace_id=workspace,
             contact_id=contact_id,
             profile=profile,
             variables=body.variables,
             now=datetime.now(UTC),
+            context=None if body.event is None else {"event": body.event},
+            workspace_name=names.get(workspace),
+            identity=identity,
         )
     except RenderError as error:
         raise HTTPException(422, {"template": error.template, "problems": [f"{error.part}: {error.reason}"]}) from error
 
 
 @router.post("/{template_id}/preview")
-async def preview(template_id: str, body: PreviewIn, workspace: WorkspaceDep, runtime: RuntimeDep) -> PreviewOut:
-    letter = await _letter(runtime, workspace, template_id, body, message_id="preview")
+async def preview(
+    request: Request, template_id: str, body: PreviewIn, workspace: TemplatesRead, runtime: RuntimeDep
+) -> PreviewOut:
+    """Rendering a stored contact (`contact_id`) needs contacts:read as well."""
+    template = (await _stored(runtime, workspace, template_id)).load()
+    letter = await _letter(request, template, workspace, body, message_id="preview")
     rendered = letter.rendered
     return PreviewOut(subject=rendered.subject, html=rendered.html, text=rendered.text, headers=dict(rendered.headers))
 
 
 @router.post("/{template_id}/test-send")
-async def test_send(template_id: str, body: TestSendIn, workspace: WorkspaceDep, runtime: RuntimeDep) -> TestSendOut:
-    """Straight to SMTP, outside the ledger: a test send is never retried, suppressed or reported."""
+async def test_send(
+    request: Request, template_id: str, body: TestSendIn, workspace: TemplatesWrite, runtime: RuntimeDep
+) -> TestSendOut:
+    """Only to the workspace's test recipients (`PUT /v1/test-recipients`, 403 otherwise), never to a
+    suppressed address (answered `suppressed`, nothing sent), at most `TEST_SENDS` per workspace (429).
+    Straight to SMTP, outside the ledger: a test send is never retried or reported."""
+    to = str(body.to).lower()
+    template = (await _stored(runtime, workspace, template_id)).load()
+    if to not in await load_test_recipients(runtime.templates.pool, workspace):
+        raise HTTPException(403, f"{to} is not one of this workspace's test recipients (PUT /v1/test-recipients)")
+    wait = await _test_sends(request, runtime).take(f"test-sends:{workspace}", TEST_SENDS, time.monotonic())
+    if wait:
+        raise HTTPException(429, "too many test sends from this workspace", {"Retry-After": retry_after(wait)})
     message_id = f"test-{secrets.token_hex(8)}"
-    letter = await _letter(runtime, workspace, template_id, body, message_id=message_id, to=str(body.to))
+    scopes = await runtime.dispatcher.audience.suppression_scopes([(workspace, "email", to)])
+    found = scopes.get((workspace, "email", to), frozenset())
+    if "all" in found or (template.category is Category.MARKETING and "marketing" in found):
+        return TestSendOut(message_id=message_id, status="suppressed", detail=f"{to} is suppressed: nothing sent")
+    letter = await _letter(request, template, workspace, body, message_id=message_id, to=to)
     data = runtime.composer.message_bytes(letter, message_id=message_id, now=datetime.now(UTC))
-    reply = await runtime.dispatcher.channels.relay.send(runtime.composer.from_address, str(body.to), data)
+    reply = await runtime.dispatcher.channels.relay.send(runtime.composer.mail_from(letter), to, data)
     verdict = classify_smtp_reply(reply.code, reply.message)
     return TestSendOut(message_id=message_id, status=verdict.outcome.value, detail=verdict.reason)

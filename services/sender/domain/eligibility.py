@@ -6,10 +6,15 @@ then judges each message here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from services.sender.domain.compliance import Consent
+from services.sender.domain.rendering.compliance import Consent
+from shared.consent.channels import ConsentChannel, channel_refusal
+from shared.consent.promise import promises_of
+
+# The consent a message to each address field needs.
+CHANNEL_OF: dict[str, ConsentChannel] = {"email": "email", "phone": "sms"}
 
 
 @dataclass(frozen=True)
@@ -19,16 +24,26 @@ class Reader:
     profile: dict[str, Any]
     subscriptions: dict[str, str]  # topic (or * for marketing as a whole) → status
     consent: Consent | None  # the first marketing grant: when and where, for the footer
+    promises: dict[str, dict[str, str]] = field(default_factory=dict)  # topic → language → how often
 
-    def lacks_consent(self, topic: str | None) -> str | None:
-        """Why a marketing message may not go (no `subscribed` row for `*`, or for its topic), or None.
+    def promise(self, topic: str | None, locale: str | None) -> str | None:
+        """How often the message's topic writes (or, without one, every topic the reader is signing up to),
+        in the reader's language: what the confirmation email and the footer promise."""
+        topics = [topic] if topic else list(self.promises)
+        return " ".join(promises_of(self.promises, topics, locale)) or None
+
+    def lacks_consent(self, topic: str | None, channel: ConsentChannel = "email") -> str | None:
+        """Why a marketing message may not go (no `subscribed` row for `*`, its channel or its topic), or None.
 
         The scheduler already judged this; checking again here covers requests from elsewhere and
         consent withdrawn while the request waited."""
-        for scope in ("*", topic) if topic else ("*",):
-            if self.subscriptions.get(scope) != "subscribed":
-                what = "marketing" if scope == "*" else f"topic {scope}"
-                return f"no consent to {what} ({self.subscriptions.get(scope, 'none')})"
+        if self.subscriptions.get("*") != "subscribed":
+            return f"no consent to marketing ({self.subscriptions.get('*', 'none')})"
+        refused = channel_refusal(self.subscriptions, channel)
+        if refused is not None:
+            return refused
+        if topic and self.subscriptions.get(topic) != "subscribed":
+            return f"no consent to topic {topic} ({self.subscriptions.get(topic, 'none')})"
         return None
 
 
@@ -59,5 +74,5 @@ def blocked(
     if "all" in suppression_scopes or (marketing and "marketing" in suppression_scopes):
         return f"{field} suppressed" + (" for marketing" if marketing else "")
     if marketing:
-        return reader.lacks_consent(topic)
+        return reader.lacks_consent(topic, CHANNEL_OF.get(field, "email"))
     return None

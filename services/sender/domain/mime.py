@@ -14,7 +14,8 @@ from email.utils import format_datetime, formataddr
 
 import dkim
 
-from services.sender.domain.render import RenderedMessage
+from services.sender.domain.mailbox import mailbox_of
+from services.sender.domain.rendering.render import RenderedMessage
 
 __all__ = ["DkimKey", "build_message", "message_id_header", "sign_dkim"]
 
@@ -26,6 +27,7 @@ _SAFE_ID = re.compile(r"[A-Za-z0-9._+-]{1,128}")
 # Signing the unsubscribe headers is what lets mailbox providers trust one-click unsubscribe.
 _SIGNED_HEADERS = (
     "From",
+    "Reply-To",
     "To",
     "Subject",
     "Date",
@@ -84,12 +86,15 @@ def build_message(
 
     Written out directly rather than through `email.message`: that package's header parsing and
     generator cost more than rendering the message itself. The parts are quoted-printable UTF-8,
-    so a boundary starting with `=_` can never occur inside them.
+    so a boundary starting with `=_` can never occur inside them. The recipient's domain is written
+    as IDNA A-labels; a non-ASCII local part stays UTF-8 (RFC 6532), for a server offering SMTPUTF8.
+    `AddressError` when `to` cannot be written.
     """
+    recipient = mailbox_of(to)
     boundary = f"=_dl_{hashlib.blake2b(message_id.encode(), digest_size=12).hexdigest()}"
     headers = [
         ("From", formataddr((from_name, from_address), charset="utf-8")),
-        ("To", to),
+        ("To", recipient.address),
         ("Subject", _header_value(rendered.subject, "Subject")),
         ("Date", format_datetime(now)),
         ("Message-ID", message_id_header(message_id, sending_domain)),
@@ -97,7 +102,9 @@ def build_message(
         ("MIME-Version", "1.0"),
         ("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
     ]
-    head = "".join(f"{name}: {value}\r\n" for name, value in headers).encode("ascii")
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers).encode(
+        "utf-8" if recipient.needs_smtputf8 else "ascii"
+    )
     data = b"".join(
         [
             head,

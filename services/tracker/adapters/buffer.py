@@ -1,6 +1,6 @@
 """Engagement records wait here briefly, so a pixel or a redirect never waits for the broker.
 
-A background task sends them in batches (every `interval` or once `batch` are waiting).
+A background loop sends them in batches (every `interval` or once `batch` are waiting).
 When the broker is away, records stay and are retried; past `limit` new ones are dropped
 and counted, so an outage costs some opens and clicks but never the process's memory.
 On shutdown everything left is sent before the producer closes.
@@ -37,7 +37,6 @@ class EngagementBuffer:
         self._limit = limit
         self._waiting: list[OutgoingRecord] = []
         self._full = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
     def add(self, record: OutgoingRecord) -> None:
         """Never blocks and never raises: the hot path calls this and answers at once.
@@ -54,16 +53,12 @@ class EngagementBuffer:
     def __len__(self) -> int:
         return len(self._waiting)
 
-    def start(self, producer: Producer) -> None:
+    def attach(self, producer: Producer) -> None:
+        """Where flushes send to; the service then runs `run` under its worker supervisor."""
         self._producer = producer
-        self._task = asyncio.create_task(self._run(), name="engagement-flusher")
 
     async def stop(self, grace_s: float) -> None:
-        """Stop the timer, then send what is left, retrying until `grace_s` runs out."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        """Send what is left, retrying until `grace_s` runs out (the supervisor has stopped `run` first)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + grace_s
         while self._waiting:
@@ -93,7 +88,8 @@ class EngagementBuffer:
         SENT.inc(len(taken))
         return True
 
-    async def _run(self) -> None:
+    async def run(self) -> None:
+        """Flush every interval, or at once when a batch is waiting."""
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._full.wait(), self._interval)

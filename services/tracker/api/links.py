@@ -14,10 +14,10 @@ from urllib.parse import quote
 from prometheus_client import Counter
 from starlette.types import Scope, Send
 
-from services.tracker import pages
 from services.tracker.adapters.buffer import EngagementBuffer
+from services.tracker.api import pages
 from services.tracker.domain.pixel import PIXEL_CONTENT_TYPE, TRANSPARENT_GIF
-from services.tracker.hits import HitJudge, engagement, hit_event_id
+from services.tracker.usecases.hits import HitJudge, engagement, hit_event_id
 from shared.tokens import KeyRing, TokenError, TokenKind
 
 __all__ = ["LinkHits", "invalid_link_body"]
@@ -51,6 +51,7 @@ _INVALID_HEADERS: Headers = [
     (b"content-type", b"text/html; charset=utf-8"),
     (b"content-length", str(len(_INVALID)).encode()),
     (b"cache-control", b"no-store"),
+    *((name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in pages.PAGE_HEADERS.items()),
 ]
 # What Starlette's RedirectResponse leaves unescaped: a signed URL goes out as it was written.
 _URL_SAFE = ":/%#?=@[]!$&'()*+,;~"

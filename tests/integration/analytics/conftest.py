@@ -11,7 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from services.scheduler.analytics.runtime import Analytics
+from services.scheduler.analytics.workers.runtime import Analytics
 from tests.integration.scheduler.conftest import publish, until
 from tests.integration.sender.conftest import EXAMPLES, Sender
 from tests.support.stack import RealStack

@@ -12,7 +12,7 @@ import pytest
 from services.scheduler.adapters.enrollments import TimerRow, save_enrollments, schedule_timers
 from services.scheduler.adapters.stored_state import STATE_COLUMNS, state_of
 from services.scheduler.domain import EnrollmentState
-from services.scheduler.working_set import WorkingSet
+from services.scheduler.unit_of_work.working_set import WorkingSet
 from tests.support.stack import RealStack
 
 pytestmark = pytest.mark.stack

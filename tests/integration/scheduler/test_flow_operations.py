@@ -19,7 +19,9 @@ def email() -> str:
 async def test_a_frequency_cap_holds_a_message_and_says_why(shop: Shop) -> None:
     back_to_back = TWO_STEPS.replace("    type: wait\n    duration: 2s\n", "    type: wait\n    duration: 0s\n")
     async with shop.scheduler() as scheduler:
-        await set_policy(scheduler, {"caps": [{"channel": "email", "max_messages": 1, "window": "1h"}]})
+        await set_policy(
+            scheduler, {"caps": [{"channel": "email", "max_messages": 1, "window": "1h"}], "grace_after_signup": "0s"}
+        )
         await publish(scheduler, back_to_back)
         await shop.signup(email())
         [held] = await shop.transitions(1, where=lambda t: t["kind"] == "held")
@@ -76,7 +78,10 @@ async def test_publishing_reports_problems_by_line_and_does_not_bump_identical_s
         first = await scheduler.post("/v1/flows", json={"source": TWO_STEPS})
         again = await scheduler.post("/v1/flows", json={"source": TWO_STEPS})
         assert (first.status_code, first.json()["version"]) == (201, 1)
-        assert (again.status_code, again.json()) == (200, {"flow_id": "welcome", "version": 1, "created": False})
+        assert (again.status_code, again.json()) == (
+            200,
+            {"flow_id": "welcome", "version": 1, "created": False, "warnings": []},
+        )
         listed = (await scheduler.get("/v1/flows")).json()
         assert [(f["flow_id"], f["current_version"], f["paused"]) for f in listed] == [("welcome", 1, False)]
         shown = (await scheduler.get("/v1/flows/welcome")).json()

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import asyncpg
 import httpx
 import pytest
+from aiosmtpd.smtp import SMTP
 from fastapi import FastAPI
 from pydantic import SecretStr
 
@@ -22,7 +23,7 @@ from dripline.devstack.broker import free_port
 from dripline.devstack.inbox import Inbox, ReceivedMail, start_smtp
 from dripline.devstack.inbox_web import create_inbox_app
 from services.sender.app import create_app
-from services.sender.runtime import SenderRuntime
+from services.sender.workers.runtime import SenderRuntime
 from shared.contract.internal import MessageRequested
 from shared.contract.topics import MESSAGES_REQUESTED
 from shared.identity import identifier_hash
@@ -161,17 +162,27 @@ def sender_settings(stack: RealStack, smtp_port: int, sms_url: str, **overrides:
     return stack.settings(SenderSettings, **{**values, **overrides})
 
 
+async def start_ascii_only_smtp(inbox: Inbox, host: str, port: int) -> asyncio.Server:
+    """The dev inbox behind a server that does not offer SMTPUTF8, as many relays still do not."""
+    loop = asyncio.get_running_loop()
+    return await loop.create_server(
+        lambda: SMTP(inbox, hostname="ascii-relay", enable_SMTPUTF8=False), host=host, port=port
+    )
+
+
 @asynccontextmanager
 async def running_sender(
-    stack: RealStack, api_key: str, *, topic_prefix: str | None = None, **overrides: Any
+    stack: RealStack, api_key: str, *, topic_prefix: str | None = None, smtputf8: bool = True, **overrides: Any
 ) -> AsyncIterator[Sender]:
-    """A sender with its own inbox; a separate topic prefix gives it its own topics and consumer group."""
+    """A sender with its own inbox; a separate topic prefix gives it its own topics and consumer group.
+
+    `smtputf8=False`: its SMTP server does not offer SMTPUTF8 (the dev inbox does)."""
     prefix = topic_prefix or stack.topic_prefix
     if topic_prefix is not None:
         await ensure_topics(stack.settings(CommonSettings, topic_prefix=prefix))
     inbox = Inbox()
     smtp_port = free_port()
-    smtp = await start_smtp(inbox, "127.0.0.1", smtp_port)
+    smtp = await (start_smtp if smtputf8 else start_ascii_only_smtp)(inbox, "127.0.0.1", smtp_port)
     producer = Producer(stack.settings(SenderSettings, topic_prefix=prefix))
     await producer.start()
     db = await asyncpg.create_pool(stack.database_url, min_size=1, max_size=4)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.sender.dispatch import CHUNK
+from services.sender.usecases.dispatch import CHUNK
 from shared.contract.internal import MessageRequested
 from shared.contract.topics import MESSAGES_REQUESTED
 from shared.kafka.consumer import Incoming

@@ -109,13 +109,13 @@ async def test_a_hard_bounce_suppresses_the_address_for_later_messages(sender: S
 
 async def test_an_unsubscribed_contact_gets_transactional_mail_but_no_marketing(sender: Sender) -> None:
     await sender.publish_example("welcome-hello")
-    await sender.publish_example("webinar-confirmed")
+    await sender.publish_example("trial-welcome")
     email = address()
     contact = await sender.contact(email=email)
     await sender.unsubscribe(email, scope="marketing")
 
     marketing = await sender.request(contact, "welcome-hello")
-    transactional = await sender.request(contact, "webinar-confirmed", category="transactional")
+    transactional = await sender.request(contact, "trial-welcome", category="transactional")
     await sender.settled(marketing.event_id, "suppressed")
     await sender.settled(transactional.event_id, "sent")
 
@@ -126,7 +126,7 @@ async def test_an_unsubscribed_contact_gets_transactional_mail_but_no_marketing(
 
 async def test_marketing_needs_consent_to_marketing_and_to_the_message_topic(sender: Sender) -> None:
     await sender.publish_example("welcome-hello")
-    await sender.publish_example("webinar-confirmed")
+    await sender.publish_example("trial-welcome")
     never_asked = await sender.contact(email=address(), consent=False)
     pending = await sender.contact(email=address(), consent=False)
     await sender.subscribe(pending, status="pending")
@@ -137,7 +137,7 @@ async def test_marketing_needs_consent_to_marketing_and_to_the_message_topic(sen
     unconfirmed = await sender.request(pending, "welcome-hello")
     offers = await sender.request(newsletter_only, "welcome-hello", topic="offers")
     newsletter = await sender.request(newsletter_only, "welcome-hello", topic="newsletter")
-    receipt = await sender.request(never_asked, "webinar-confirmed", category="transactional")
+    receipt = await sender.request(never_asked, "trial-welcome", category="transactional")
 
     assert (await sender.settled(no_consent.event_id, "suppressed"))["last_reply"] == "no consent to marketing (none)"
     assert (await sender.settled(unconfirmed.event_id, "suppressed"))["last_reply"] == (

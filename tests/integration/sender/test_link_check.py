@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from dripline.cli import app as cli
 from dripline.devstack.broker import free_port
-from services.sender.link_check import check_links
+from services.scheduler.adapters.flows import FlowCatalog
+from services.sender.usecases.link_check import check_links
 from tests.integration.sender.conftest import Sender
 from tests.support.servers import serving
 from tests.support.stack import RealStack
@@ -91,7 +92,7 @@ async def test_the_cli_prints_broken_links_and_fails(
 async def test_the_daily_check_publishes_each_broken_link_as_an_event(
     sender: Sender, site: str, stack: RealStack
 ) -> None:
-    from services.sender.link_watch import check_and_report
+    from services.sender.workers.link_watch import check_and_report
     from shared.contract.topics import LINK_CHECKS
     from tests.support.topics import read_topic
 
@@ -109,3 +110,45 @@ async def test_the_daily_check_publishes_each_broken_link_as_an_event(
         (f"http://127.0.0.1:{closed}/", None),
     }
     assert all(event["__key__"] == "links" and event["problem"] for event in events)
+
+
+CART_FLOW = """
+id: cart-links
+name: Cart links
+triggers: [{type: event, event: cart_abandoned}]
+steps:
+  - {id: remind, type: send, template: cart-links}
+"""
+CART_TEMPLATE = """id: cart-links
+category: marketing
+subject: Your cart
+preheader: Still there
+html: |
+  <html><body>
+  <a href="{{ event.cart_url }}">cart</a> <a href="{{ event.coupon_url | default: '' }}">coupon</a>
+  {% for item in event.items %}<img src="{{ item.image_url }}" alt="">{% endfor %}
+  <a href="{site}/good">good</a>
+  </body></html>
+"""
+
+
+async def test_links_built_from_event_data_are_rendered_with_a_sample_event_of_the_flow(
+    sender: Sender, site: str
+) -> None:
+    workspace = f"links-{uuid.uuid4().hex[:6]}"
+    await sender.runtime.templates.publish(workspace, CART_TEMPLATE.replace("{site}", site))
+    async with sender.db.acquire() as connection:
+        published = await FlowCatalog().publish(connection, workspace, CART_FLOW, "cart-links.yaml")
+    assert published.flow is not None, published.problems
+
+    results = await check_links(
+        sender.runtime.templates, sender.runtime.composer, workspace_id=workspace, timeout=2, allow_private=True
+    )
+
+    assert sorted((r.url, r.problem) for r in results) == [
+        ("", "a link (href of <a>) renders empty for flow cart-links"),
+        (f"{site}/good", None),
+        ("https://sample-event.dripline.invalid/event.cart_url", None),  # built from the event: not fetched
+        ("https://sample-event.dripline.invalid/event.items.0.image_url", None),
+        ("https://sample-event.dripline.invalid/event.items.1.image_url", None),
+    ]

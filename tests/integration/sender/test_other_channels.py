@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI, Request, Response
 
 from services.sender.adapters.webhooks import SIGNATURE_HEADER, WebhookSender, verify_signature
-from services.sender.domain.smtp_outcome import Outcome
+from shared.smtp_replies import Outcome
 from tests.integration.sender.conftest import Sender
 from tests.support.servers import serving
 
@@ -48,6 +48,7 @@ async def test_a_text_message_reaches_the_sms_provider(sender: Sender) -> None:
     await sender.publish_example("welcome-hello")
     phone = f"+4791{uuid.uuid4().int % 1_000_000:06d}"
     contact = await sender.contact(phone=phone, first_name="Ola")
+    await sender.subscribe(contact, "channel:sms")  # a marketing text needs consent to SMS
 
     request = await sender.request(contact, "welcome-hello", channel="sms")
     await sender.settled(request.event_id, "sent")
@@ -56,6 +57,18 @@ async def test_a_text_message_reaches_the_sms_provider(sender: Sender) -> None:
     assert text.body.startswith("Hi Ola,")
     assert "<" not in text.body  # the text part, not HTML
     assert text.sender == "Dripline"
+
+
+async def test_a_marketing_text_to_a_contact_who_agreed_to_email_only_is_not_sent(sender: Sender) -> None:
+    await sender.publish_example("welcome-hello")
+    phone = f"+4792{uuid.uuid4().int % 1_000_000:06d}"
+    contact = await sender.contact(phone=phone, first_name="Kari")  # `*` alone: a plain consent, email only
+
+    request = await sender.request(contact, "welcome-hello", channel="sms")
+    skipped = await sender.settled(request.event_id, "suppressed", "skipped")
+
+    assert skipped["last_reply"] == "no consent to SMS marketing"
+    assert [text for text in sender.inbox.texts if text.to == phone] == []
 
 
 async def test_a_webhook_is_signed_and_retried_with_backoff(sender: Sender, hook: Hook) -> None:
@@ -90,7 +103,7 @@ async def test_a_webhook_to_loopback_is_refused_unless_private_targets_are_allow
 
 
 async def test_the_service_refuses_private_webhooks_by_default(sender: Sender, hook: Hook) -> None:
-    sender.runtime.dispatcher.channels.webhooks = WebhookSender(
+    sender.runtime.dispatcher.webhook.webhooks = WebhookSender(
         sender.runtime.http, b"secret", attempts=1, allow_private=False
     )
     try:
@@ -98,7 +111,7 @@ async def test_the_service_refuses_private_webhooks_by_default(sender: Sender, h
         request = await sender.request(contact, "x", channel="webhook", variables={"url": hook.url})
         row = await sender.settled(request.event_id, "failed")
     finally:
-        sender.runtime.dispatcher.channels.webhooks = WebhookSender(
+        sender.runtime.dispatcher.webhook.webhooks = WebhookSender(
             sender.runtime.http, b"secret", attempts=3, allow_private=True
         )
     assert "webhook refused" in row["last_reply"]

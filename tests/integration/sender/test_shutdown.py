@@ -15,7 +15,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from dripline.devstack.broker import free_port
 from dripline.devstack.inbox import Inbox, start_smtp
 from services.sender.app import create_app
-from services.sender.runtime import CONSUMER_GROUP
+from services.sender.workers.runtime import CONSUMER_GROUP
 from shared.contract.internal import MessageRequested
 from shared.contract.topics import MESSAGES_REQUESTED
 from shared.kafka.admin import ensure_topics

@@ -12,10 +12,9 @@ import httpx
 import pytest
 
 from services.tracker.app import create_app
-from services.tracker.keys import key_ring
 from shared.identity import identifier_hash
 from shared.settings import TrackerSettings
-from shared.tokens import KeyRing, TokenClaims, TokenKind
+from shared.tokens import KeyRing, TokenClaims, TokenKind, key_ring_from_setting
 from tests.support.servers import serving
 from tests.support.stack import RealStack
 
@@ -26,12 +25,12 @@ PUBLIC_URL = "https://t.shop.example"
 
 @pytest.fixture(scope="session")
 def keys() -> KeyRing:
-    return key_ring(SIGNING_KEYS)
+    return key_ring_from_setting(SIGNING_KEYS)
 
 
 @pytest.fixture(scope="session")
 def old_keys() -> KeyRing:
-    return key_ring(SIGNING_KEYS.split(",")[1])
+    return key_ring_from_setting(SIGNING_KEYS.split(",")[1])
 
 
 def tracker_settings(stack: RealStack, **overrides: object) -> TrackerSettings:

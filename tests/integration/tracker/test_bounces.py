@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from shared.contract.topics import MESSAGES_STATUS
-from tests.integration.tracker.conftest import Person, suppressions_of
+from tests.integration.tracker.conftest import Person, consent_of, suppressions_of
 from tests.support.stack import RealStack
 from tests.support.topics import read_topic
 
@@ -24,7 +24,7 @@ async def test_hard_bounce_webhook_suppresses_the_address_and_reports_the_messag
     response = await tracker.post("/v1/bounces", json={"events": [event]}, headers=auth(api_key))
 
     assert response.status_code == 200, response.text
-    assert response.json() == {"suppressed": 1, "temporary": 0, "statuses": 1}
+    assert response.json() == {"suppressed": 1, "temporary": 0, "statuses": 1, "complaints": 0}
     [row] = await suppressions_of(stack, person)
     assert (row["scope"], row["reason"], row["source"]) == ("all", "bounced", "bounce-webhook")
     [status] = await read_topic(stack, MESSAGES_STATUS, count=1, where=lambda r: r["message_id"] == person.message_id)
@@ -37,8 +37,26 @@ async def test_soft_bounces_suppress_nothing(
     event = {"type": "bounce", "email": person.email, "status": "4.2.2", "diagnostic": "452 mailbox full"}
     response = await tracker.post("/v1/bounces", json=event, headers=auth(api_key))
 
-    assert response.json() == {"suppressed": 0, "temporary": 1, "statuses": 0}
+    assert response.json() == {"suppressed": 0, "temporary": 1, "statuses": 0, "complaints": 0}
     assert await suppressions_of(stack, person) == []
+
+
+async def test_a_complaint_event_stops_marketing_for_good_and_is_in_the_consent_ledger(
+    tracker: httpx.AsyncClient, stack: RealStack, api_key: tuple[str, str], person: Person
+) -> None:
+    event = {"type": "complaint", "email": person.email.upper(), "message_id": person.message_id}
+    response = await tracker.post("/v1/bounces", json={"events": [event]}, headers=auth(api_key))
+    again = await tracker.post("/v1/bounces", json=event, headers=auth(api_key))  # a provider retrying
+
+    assert response.json() == {"suppressed": 0, "temporary": 0, "statuses": 0, "complaints": 1}
+    assert again.status_code == 200
+    [row] = await suppressions_of(stack, person)
+    assert (row["scope"], row["reason"], row["source"]) == ("marketing", "complained", "complaint")
+    ledger, status = await consent_of(stack, person)
+    assert [(entry["action"], entry["source"]) for entry in ledger] == [("withdraw", "complaint")]
+    assert status == "unsubscribed"
+    missing = await tracker.post("/v1/bounces", json={"type": "complaint"}, headers=auth(api_key))
+    assert missing.status_code == 422 and "email" in missing.text
 
 
 async def test_bounce_intake_needs_a_workspace_key_and_a_readable_body(

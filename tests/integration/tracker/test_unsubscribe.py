@@ -49,7 +49,7 @@ async def test_one_click_post_suppresses_the_address_and_publishes_unsubscribed(
     rows = await suppressions_of(stack, person)
     assert [(r["scope"], r["reason"], r["source"]) for r in rows] == [("marketing", "unsubscribed", "one-click")]
     ledger, status = await consent_of(stack, person)
-    assert [tuple(r) for r in ledger] == [("withdraw", "*", "one_click", "127.0.0.1", "GoogleOneClick/1.0")]
+    assert [tuple(r) for r in ledger] == [("withdraw", "*", "one_click", "127.0.0.0/24", "GoogleOneClick/1.0")]
     assert status == "unsubscribed"
     records = await read_topic(
         stack, ENGAGEMENT, count=2, where=lambda r: r["message_id"] == person.message_id, timeout=1.5

@@ -6,10 +6,10 @@ from datetime import date
 
 import pytest
 
-from services.sender.domain.compile import CompiledTemplate, compile_template
-from services.sender.domain.compliance import Consent, Sender
-from services.sender.domain.render import Outgoing
-from services.sender.domain.template import load_template
+from services.sender.domain.rendering.compile import CompiledTemplate, compile_template
+from services.sender.domain.rendering.compliance import Consent, Sender
+from services.sender.domain.rendering.render import Outgoing
+from services.sender.domain.rendering.template import load_template
 from shared.tokens import KeyRing
 
 SENDER = Sender(
@@ -29,7 +29,7 @@ def make_template(body: str, *, category: str = "marketing", kind: str = "html",
     return (
         f"id: t1\ncategory: {category}\n"
         "subject: \"Hi {{ contact.first_name | default: 'there' }}\"\n"
-        'preheader: "Order {{ order.id }}"\n'
+        "preheader: \"Order {{ order.id | default: 'new' }}\"\n"
         f"{extra}{kind}: |\n{indented}\n"
     )
 

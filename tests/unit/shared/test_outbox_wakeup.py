@@ -9,6 +9,7 @@ import asyncpg
 
 from shared.kafka.producer import Producer
 from shared.outbox import OutboxRelay
+from shared.workers import RestartPolicy, Supervisor
 
 
 class ScriptedRelay(OutboxRelay):
@@ -28,7 +29,8 @@ class ScriptedRelay(OutboxRelay):
 
 async def test_a_nudge_during_a_round_is_not_lost() -> None:
     relay = ScriptedRelay()
-    relay.start()
+    supervisor = Supervisor("test", RestartPolicy())
+    supervisor.start("outbox-relay", relay.run, finish=relay.finish)  # as the scheduler runs it
     try:
         for _ in range(100):
             if relay.rounds >= 2:
@@ -36,4 +38,4 @@ async def test_a_nudge_during_a_round_is_not_lost() -> None:
             await asyncio.sleep(0.01)
         assert relay.rounds == 2  # the second round came from the nudge, not the 30 s poll
     finally:
-        await relay.stop(flush_seconds=1.0)
+        await supervisor.stop("outbox-relay", grace=1.0)

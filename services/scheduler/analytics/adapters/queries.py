@@ -45,7 +45,8 @@ async def days(db: Db, workspace_id: str, flow_id: str) -> list[dict[str, Any]]:
     return await _rows(
         db,
         "SELECT day, sum(delivered)::bigint AS delivered, sum(opened)::bigint AS opened, "
-        "sum(clicked)::bigint AS clicked FROM analytics_daily WHERE workspace_id = $1 AND flow_id = $2 "
+        "sum(clicked)::bigint AS clicked, sum(opens_unknown)::bigint AS opens_unknown "
+        "FROM analytics_daily WHERE workspace_id = $1 AND flow_id = $2 "
         "AND step_id <> '' GROUP BY day ORDER BY day",
         workspace_id, flow_id,
     )  # fmt: skip

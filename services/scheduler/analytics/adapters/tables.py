@@ -129,11 +129,13 @@ async def add_link_clicks(connection: asyncpg.Connection, clicks: Counter[tuple[
 
 
 async def touches(connection: asyncpg.Connection, workspace_id: str, contact_id: str, since: datetime) -> list[Touch]:
-    """Counted messages of the contact opened or clicked (by a person) since `since`."""
+    """Messages of flows and broadcasts the contact opened or clicked (by a person) since `since`."""
     rows = await connection.fetch(
-        "SELECT message_id, last_opened_at, last_clicked_at FROM analytics_messages "
-        "WHERE workspace_id = $1 AND contact_id = $2 AND requested_at IS NOT NULL AND flow_id IS NOT NULL "
-        "AND (last_clicked_at >= $3 OR last_opened_at >= $3)",
+        "SELECT message_id, last_opened_at, last_clicked_at FROM analytics_messages m "
+        "WHERE workspace_id = $1 AND contact_id = $2 AND requested_at IS NOT NULL "
+        "AND (last_clicked_at >= $3 OR last_opened_at >= $3) AND (flow_id IS NOT NULL OR EXISTS ("
+        "SELECT 1 FROM broadcast_recipients b WHERE b.workspace_id = $1 AND b.contact_id = $2 "
+        "AND b.message_id = m.message_id))",
         workspace_id,
         contact_id,
         since,

@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.scheduler.domain.durations import Duration
+from shared.contract.fields import EventName
 
 TouchKind = Literal["clicked", "opened"]
 
@@ -22,7 +23,7 @@ class AnalyticsSettings(BaseModel):
 
     click_window: Duration = Field(default=timedelta(days=5), description="A purchase this soon after a click counts")
     open_window: Duration = Field(default=timedelta(days=1), description="... or this soon after an open")
-    value_event: str = Field(default="purchase", min_length=1, description="The event that means 'value' in cohorts")
+    value_event: EventName = Field(default="purchase", description="The event that means 'value' in cohorts")
 
 
 @dataclass(frozen=True)

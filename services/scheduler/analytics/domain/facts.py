@@ -26,6 +26,7 @@ MESSAGE_COUNTERS = (
     "machine_opened",
     "machine_clicked",
     "unsubscribed",
+    "opens_unknown",  # delivered without the open pixel: whether it was opened cannot be known
 )
 
 
@@ -55,6 +56,7 @@ class MessageFacts:
     machine_clicks: int = 0
     last_opened_at: datetime | None = None
     last_clicked_at: datetime | None = None
+    untracked_sent_at: datetime | None = None  # sent without the open pixel
 
     @property
     def counted(self) -> bool:
@@ -90,6 +92,10 @@ def fold_request(facts: MessageFacts, record: MessageRequested) -> MessageFacts:
 def fold_status(facts: MessageFacts, record: MessageStatus) -> MessageFacts:
     at = record.occurred_at
     match record.status:
+        case "sent" if record.opens_tracked is False:
+            return replace(
+                facts, sent_at=_earliest(facts.sent_at, at), untracked_sent_at=_earliest(facts.untracked_sent_at, at)
+            )
         case "sent":
             return replace(facts, sent_at=_earliest(facts.sent_at, at))
         case "bounced":
@@ -149,6 +155,7 @@ def counters(facts: MessageFacts) -> Counter[str]:
         "machine_opened": facts.machine_opened_at is not None,
         "machine_clicked": facts.machine_clicked_at is not None,
         "unsubscribed": facts.unsubscribed_at is not None,
+        "opens_unknown": facts.untracked_sent_at is not None and facts.bounced_at is None,
     }
     return Counter({name: 1 for name, on in flags.items() if on})
 

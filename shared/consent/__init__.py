@@ -1,0 +1,1 @@
+"""The one owner of the consent tables: the ledger, contact subscriptions and suppressions."""
