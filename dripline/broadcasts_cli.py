@@ -54,6 +54,8 @@ def _table(found: Standing) -> Table:
     table.add_row("audience", spec.audience.model_dump_json(exclude={"kind"}) + f" ({spec.audience.kind})")
     table.add_row("schedule", spec.schedule.model_dump_json() if spec.schedule else "not scheduled")
     table.add_row("throttle", f"{spec.per_hour}/h" if spec.per_hour else "none")
+    if spec.per_domain_per_hour:
+        table.add_row("per domain", f"{spec.per_domain_per_hour}/h to any one receiving domain")
     table.add_row("resolved", str(done.resolved))
     table.add_row("sent", str(done.sent))
     for reason, count in sorted(done.held.items()):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import getpass
 import secrets
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -128,3 +128,30 @@ async def recent_changes(
     """The workspace's newest entries first (`before` an entry id, for the next page)."""
     rows = await connection.fetch(_RECENT, workspace_id, before, target, limit)
     return [{**dict(row), "detail": orjson.loads(row["detail"])} for row in rows]
+
+
+# Entries of one action after an id, but those already read, oldest first: a forward scan of the primary key
+# from near its end.
+_ACTION_SINCE = (
+    "SELECT id, workspace_id, target FROM audit_log WHERE id > $1 AND action = $2 AND id <> ALL($3::bigint[]) "
+    "ORDER BY id LIMIT $4"
+)
+
+
+async def last_entry_id(executor: asyncpg.Pool | asyncpg.Connection) -> int:
+    """The newest entry's id (0 for an empty log): where a reader that starts now begins."""
+    found = await executor.fetchval("SELECT coalesce(max(id), 0) FROM audit_log")
+    return int(found)
+
+
+async def entries_since(
+    executor: asyncpg.Pool | asyncpg.Connection,
+    after_id: int,
+    action: str,
+    *,
+    besides: Collection[int] = (),
+    limit: int = 5000,
+) -> list[tuple[int, str, str]]:
+    """(id, workspace, target) of the entries of `action` after `after_id`, leaving out the ids `besides`."""
+    rows = await executor.fetch(_ACTION_SINCE, after_id, action, list(besides), limit)
+    return [(row["id"], row["workspace_id"], row["target"]) for row in rows]

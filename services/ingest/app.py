@@ -12,6 +12,7 @@ from services.ingest.api.bodies import JsonBodies
 from services.ingest.api.errors import install_error_handlers
 from services.ingest.api.fastpath import BATCH_ROUTE, ROUTE, EventFastPath
 from services.ingest.usecases.intake import Intake
+from services.ingest.workers.erasure_watch import ErasureWatch
 from shared.http import BodyLimit
 from shared.service import Resources, create_service_app
 from shared.settings import IngestSettings
@@ -53,7 +54,9 @@ def create_app(settings: IngestSettings | None = None) -> IngestApp:
 
     async def start_intake(resources: Resources) -> Callable[[], Awaitable[None]] | None:
         app.state.api_keys = ApiKeys(resources.pool)
-        app.state.intake = Intake(resources.pool, resources.producer, settings)
+        app.state.intake = intake = Intake(resources.pool, resources.producer, settings)
+        app.state.erasure_watch = watch = ErasureWatch(resources.pool, intake.forget)
+        resources.supervisor.start("erasure-watch", watch.run, finish=watch.stop)
         return None
 
     app = create_service_app(

@@ -99,9 +99,11 @@ class Engagement(MessageRef):
 class FlowTransition(FlowRef):
     """A contact moved in a flow."""
 
-    kind: Literal["entered", "step_reached", "held", "skipped", "failed", "goal_reached", "exited"]
+    kind: Literal["entered", "refused", "step_reached", "held", "skipped", "failed", "goal_reached", "exited"]
     reason: str | None = Field(
-        default=None, description="Why a step was held, skipped or failed (e.g. a refused webhook), or the flow exited."
+        default=None,
+        description="Why a step was held, skipped or failed (e.g. a refused webhook), why the flow exited, or why "
+        "a trigger did not let the contact in (`refused`: no consent, unsubscribed, suppressed).",
     )
     variant: str | None = None
 

@@ -213,7 +213,7 @@ async def test_a_broadcast_survives_kill_9_of_the_scheduler_and_the_sender_mid_s
             async def dropped() -> bool:
                 return inbox.dropped == inbox.holding
 
-            await eventually(dropped, timeout=10, what="the dead sender's conversations to end unaccepted")
+            await eventually(dropped, timeout=30, what="the dead sender's conversations to end unaccepted")
             inbox.open.set()
             await asyncio.gather(scheduler.start(wait=False), sender.start(wait=False))
 

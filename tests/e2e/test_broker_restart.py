@@ -120,7 +120,7 @@ async def test_every_signup_the_scheduler_took_gets_one_welcome_after_the_broker
         async def dead() -> bool:
             return broker.exited() is not None
 
-        await eventually(dead, timeout=5, what="the broker to die")
+        await eventually(dead, timeout=30, what="the broker to die")
         broker.start()  # same port, nothing on it: no topics, groups or offsets
         await ensure_topics(system.stack.settings(CommonSettings))
 
@@ -145,6 +145,6 @@ async def test_every_signup_the_scheduler_took_gets_one_welcome_after_the_broker
             left = await db.fetchval("SELECT count(*) FROM message_requests")
             return bool(left == 0)
 
-        await eventually(all_forgotten, timeout=10, what="every request to be in the sender's ledger")
+        await eventually(all_forgotten, timeout=30, what="every request to be in the sender's ledger")
     finally:
         await db.close()

@@ -83,7 +83,7 @@ class Journey:
         assert response.status_code == 202, response.text
         return email
 
-    async def mails(self, email: str, count: int, timeout: float = 15.0) -> list[ReceivedMail]:
+    async def mails(self, email: str, count: int, timeout: float = 30.0) -> list[ReceivedMail]:
         async def arrived() -> list[ReceivedMail] | None:
             mails = self.sender.mails_to(email)
             return mails if len(mails) >= count else None

@@ -199,7 +199,7 @@ async def test_a_throttled_send_pauses_resumes_and_cancels_holding_the_rest(syst
         now_sent: int = (await status_of(system, f"slow-{run}"))["progress"]["sent"]
         return now_sent > int(still["progress"]["sent"])
 
-    await eventually(moved_on, timeout=10, what="the resumed send to go on")
+    await eventually(moved_on, timeout=30, what="the resumed send to go on")
     cancelled = (await system.scheduler.post(f"/v1/broadcasts/slow-{run}/cancel")).json()
     assert cancelled["state"] == "cancelled"
     sent: int = cancelled["progress"]["sent"]
@@ -313,3 +313,56 @@ async def test_test_then_send_tries_both_subjects_on_a_sample_and_sends_the_winn
     a, b = arms[f"ab-a-{run}"]["trials"], arms[f"ab-b-{run}"]["trials"]
     assert funnel[f"ab-a-{run}"] == {"requested": a, "delivered": a, "opened": 0, "clicked": 0}
     assert funnel[f"ab-b-{run}"] == {"requested": 60 - a, "delivered": 60 - a, "opened": b, "clicked": 0}
+
+
+async def test_a_broadcast_to_a_segment_the_workspace_does_not_have_is_refused_naming_the_field(
+    system: System,
+) -> None:
+    run = uuid.uuid4().hex[:6]
+    await segment_of(system, f"seg-{run}", f"tag-{run}")
+    body = {"id": f"typo-{run}", "name": "Typo", "templates": ["news"],
+            "audience": {"kind": "segment", "segment": f"seg-{run}x"},
+            "exclude_segments": [f"seg-{run}", "nope"]}  # fmt: skip
+    refused = await system.scheduler.post("/v1/broadcasts", json=body)
+    assert refused.status_code == 422
+    assert [(e["loc"], e["msg"]) for e in refused.json()["detail"]] == [
+        (["body", "audience", "segment"], f"this workspace has no segment 'seg-{run}x'"),
+        (["body", "exclude_segments", 1], "this workspace has no segment 'nope'"),
+    ]
+    assert (await system.scheduler.get(f"/v1/broadcasts/typo-{run}")).status_code == 404
+
+
+async def test_a_throttle_per_receiving_domain_sends_each_domain_its_minutes_share_and_lets_the_rest_wait(
+    system: System,
+) -> None:
+    run = uuid.uuid4().hex[:6]
+    tag = f"dom-{run}"
+    await publish_template(system, f"dom-{run}", f"Domain news {run}")
+    await segment_of(system, f"seg-{run}", tag)
+    busy = [{"email": f"b{i}.{run}@mail.example.com", "tags": [tag]} for i in range(5)]
+    quiet = [{"email": f"q{i}.{run}@example.com", "tags": [tag]} for i in range(2)]
+    await sign_up(system, [*busy, *quiet])
+    await filled(system, f"seg-{run}", 7)
+    body = {"id": f"dom-{run}", "name": "Per domain", "templates": [f"dom-{run}"],
+            "audience": {"kind": "segment", "segment": f"seg-{run}"}, "schedule": {"kind": "now"},
+            "per_domain_per_hour": 120}  # fmt: skip
+    assert (await system.scheduler.post("/v1/broadcasts", json=body)).status_code == 201
+    assert (await system.scheduler.post(f"/v1/broadcasts/dom-{run}/schedule", json={})).status_code == 200
+
+    async def first_minute() -> dict[str, Any] | None:
+        found = await status_of(system, f"dom-{run}")
+        return found if found["progress"]["sent"] == 4 and found["progress"]["remaining"] == 3 else None
+
+    found = await eventually(first_minute, timeout=30, what="each domain's share of the first minute")
+    # 120 an hour is two a minute per domain: both of example.com's went, two of mail.example.com's five.
+    assert found["progress"]["waiting"] == {"receiving domain throttle (mail.example.com)": 3}, found
+    assert found["state"] == "sending"
+
+    async def delivered() -> int | None:
+        count = sum(len(system.sender.mails_to(p["email"])) for p in [*busy, *quiet])
+        return count if count >= 4 else None
+
+    assert await eventually(delivered, timeout=30, what="the first minute's four mails") == 4
+    assert all(len(system.sender.mails_to(p["email"])) == 1 for p in quiet)
+    cancelled = await system.scheduler.post(f"/v1/broadcasts/dom-{run}/cancel")
+    assert cancelled.status_code == 200 and cancelled.json()["progress"]["held"] == {"broadcast cancelled": 3}

@@ -325,7 +325,10 @@ CASES: dict[str, tuple[Call, Callable[[httpx.Response, Victim], None]]] = {
         _send("scheduler", "POST", "/v1/flows", lambda b: {"source": FLOW.format(flow_id=b.flow_id, wait="2h")}),
         _own(201),
     ),
-    "scheduler POST /v1/broadcasts": (_send("scheduler", "POST", "/v1/broadcasts", lambda b: BROADCAST), _own(201)),
+    "scheduler POST /v1/broadcasts": (  # A has no segment 'vip' of its own: its broadcast with B's id goes to marketing
+        _send("scheduler", "POST", "/v1/broadcasts", lambda b: {**BROADCAST, "audience": {"kind": "marketing"}}),
+        _own(201),
+    ),
     "scheduler PUT /v1/policy": (_send("scheduler", "PUT", "/v1/policy", lambda b: {"time_zone": "UTC"}), _own(200)),
     "scheduler POST /v1/segments": (
         _send("scheduler", "POST", "/v1/segments", lambda b: {"id": b.segment_id, "name": "Mine", "condition": "true"}),

@@ -43,6 +43,8 @@ CONSOLE: dict[tuple[str, str], str | None] = {
     ("POST", "/console/flows/{flow_id}/{action}"): "editor",
     ("GET", "/console/people"): "viewer",
     ("GET", "/console/people/{contact_id}"): "viewer",
+    ("GET", "/console/people/{contact_id}/messages/{message_id}"): "viewer",
+    ("GET", "/console/people/{contact_id}/messages/{message_id}/frame.html"): "viewer",
     ("GET", "/console/people/{contact_id}/{right}"): "admin",
     ("POST", "/console/people/{contact_id}/export"): "admin",
     ("POST", "/console/people/{contact_id}/erase"): "admin",

@@ -184,11 +184,19 @@ class Intake:
             removed = await erase_recorded(connection, workspace_id, contact_id, actor=actor, via=via)
         if removed is None:
             return None
-        self.contacts.forget(workspace_id, contact_id)
-        self._published = OrderedDict((key, None) for key in self._published if key[:2] != (workspace_id, contact_id))
+        self.forget(workspace_id, contact_id)
         # The tombstone makes contacts.changes forget the profile; the notice tells every other consumer.
         await self._producer.send_all(erasure_records(workspace_id, contact_id, datetime.now(UTC)))
         return removed
+
+    def forget(self, workspace_id: str, contact_id: str) -> None:
+        """Drop what this process remembers of an erased contact: who its identifiers lead to, and which
+        of its profiles are already on the broker (here, or through another process's erasure notice)."""
+        self.contacts.forget(workspace_id, contact_id)
+        if any(key[:2] == (workspace_id, contact_id) for key in self._published):
+            self._published = OrderedDict(
+                (key, None) for key in self._published if key[:2] != (workspace_id, contact_id)
+            )
 
     async def identify(self, workspace_id: str, ref: ContactRef) -> tuple[str | None, dict[str, object]]:
         """Set who a contact is; publishes the full profile even when nothing changed (an explicit call).

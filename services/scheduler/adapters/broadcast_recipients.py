@@ -5,7 +5,8 @@ cost a few hundred statements, not a million round trips. Each row gets its vari
 hash of the contact id) and when it is due: at once, at the instant, or at the local time in the contact's
 zone (the workspace's when theirs is unknown or not a zone PostgreSQL knows; at once when that moment has
 passed). Contacts created after the audience froze are left out. In a test then send, those outside the
-sample wait with no variant (`''`) and no due time until the winner is picked.
+sample wait with no variant (`''`) and no due time until the winner is picked. Each row keeps the domain of
+the contact's email address, for a throttle per receiving domain.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ _RESOLVE = """
 -- The zone names PostgreSQL knows (it reads its zone files for them), only for a local-time schedule.
 WITH zones AS MATERIALIZED (SELECT name FROM pg_timezone_names WHERE $9::date IS NOT NULL),
 picked AS MATERIALIZED (
-    SELECT c.contact_id, c.profile ->> 'timezone' AS tz FROM ({source}) s
+    SELECT c.contact_id, c.profile ->> 'timezone' AS tz,
+           NULLIF(lower(split_part(c.profile ->> 'email', '@', 2)), '') AS domain
+    FROM ({source}) s
     JOIN contacts c ON c.workspace_id = $1 AND c.contact_id = s.contact_id
     WHERE s.contact_id > $3 AND c.created_at <= $4
       AND NOT EXISTS (
@@ -39,13 +42,13 @@ picked AS MATERIALIZED (
     ORDER BY s.contact_id LIMIT $6
 ),
 sampled AS (
-    SELECT p.contact_id, p.tz,
+    SELECT p.contact_id, p.tz, p.domain,
            $13::int IS NULL OR mod(hashtext('sample:' || $2 || ':' || p.contact_id)::bigint + 2147483648, 100) < $13
                AS tried
     FROM picked p
 ),
 inserted AS (
-    INSERT INTO broadcast_recipients (workspace_id, broadcast_id, contact_id, variant, due_at, state, reason)
+    INSERT INTO broadcast_recipients (workspace_id, broadcast_id, contact_id, variant, due_at, state, reason, domain)
     SELECT $1, $2, p.contact_id,
            CASE WHEN p.tried
                 THEN ($7::text[])[1 + mod(hashtext($2 || ':' || p.contact_id)::bigint + 2147483648,
@@ -54,7 +57,7 @@ inserted AS (
            CASE WHEN NOT p.tried THEN 'infinity'::timestamptz
                 WHEN $9::date IS NULL THEN $11::timestamptz
                 ELSE GREATEST($11::timestamptz, ($9::date + $10::interval) AT TIME ZONE COALESCE(z.name, $12)) END,
-           'waiting', CASE WHEN p.tried THEN NULL ELSE $14 END
+           'waiting', CASE WHEN p.tried THEN NULL ELSE $14 END, p.domain
     FROM sampled p LEFT JOIN zones z ON z.name = p.tz
     ON CONFLICT DO NOTHING
     RETURNING 1
@@ -80,11 +83,38 @@ FROM broadcast_recipients r
 WHERE r.workspace_id = $1 AND r.broadcast_id = $2 AND r.state = 'requested' AND r.variant <> ''
 GROUP BY r.variant ORDER BY r.variant
 """
+# The sample's requested messages by variant, and how many of them a purchase was credited to (the analytics
+# fold's attribution: last click, else last open, within the workspace's windows).
+_BOUGHT = """
+SELECT r.variant, count(*) AS trials,
+       count(*) FILTER (WHERE EXISTS (
+           SELECT 1 FROM analytics_attributions a WHERE a.workspace_id = r.workspace_id AND a.message_id = r.message_id
+       )) AS successes
+FROM broadcast_recipients r
+WHERE r.workspace_id = $1 AND r.broadcast_id = $2 AND r.state = 'requested' AND r.variant <> ''
+GROUP BY r.variant ORDER BY r.variant
+"""
+_REVENUE = """
+SELECT r.variant, a.currency, count(*) AS orders, sum(a.revenue) AS revenue
+FROM broadcast_recipients r
+JOIN analytics_attributions a ON a.workspace_id = r.workspace_id AND a.message_id = r.message_id
+WHERE r.workspace_id = $1 AND r.broadcast_id = $2 AND r.state = 'requested' AND r.variant <> ''
+GROUP BY r.variant, a.currency ORDER BY r.variant, a.currency
+"""
 _CLAIM = """
-SELECT contact_id, variant, placed FROM broadcast_recipients
+SELECT contact_id, variant, placed, domain FROM broadcast_recipients
 WHERE workspace_id = $1 AND broadcast_id = $2 AND state = 'waiting' AND due_at <= $3
 ORDER BY due_at, contact_id LIMIT $4
 FOR UPDATE SKIP LOCKED
+"""
+# Requested in the last hour and the last minute, per receiving domain (the database's clock, which stamps
+# `updated_at` when a recipient is settled as requested).
+_LATELY = """
+SELECT domain, count(*) AS hour, count(*) FILTER (WHERE updated_at > now() - interval '1 minute') AS minute
+FROM broadcast_recipients
+WHERE workspace_id = $1 AND broadcast_id = $2 AND state = 'requested' AND domain = ANY($3::text[])
+  AND updated_at > now() - interval '1 hour'
+GROUP BY domain
 """
 _SETTLE = """
 UPDATE broadcast_recipients r
@@ -149,6 +179,7 @@ class Claimed:
     contact_id: str
     variant: str
     placed: bool
+    domain: str | None = None  # of the address the message goes to
 
 
 async def claim_due(
@@ -158,7 +189,17 @@ async def claim_due(
     if limit <= 0:
         return []
     rows = await connection.fetch(_CLAIM, workspace_id, broadcast_id, now, limit)
-    return [Claimed(row["contact_id"], row["variant"], row["placed"]) for row in rows]
+    return [Claimed(row["contact_id"], row["variant"], row["placed"], row["domain"]) for row in rows]
+
+
+async def requested_lately(
+    connection: asyncpg.Connection, workspace_id: str, broadcast_id: str, domains: Sequence[str]
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Recipients requested per receiving domain in the last hour, and in the last minute."""
+    if not domains:
+        return {}, {}
+    rows = await connection.fetch(_LATELY, workspace_id, broadcast_id, list(domains))
+    return {row["domain"]: row["hour"] for row in rows}, {row["domain"]: row["minute"] for row in rows}
 
 
 @dataclass(frozen=True)
@@ -216,6 +257,25 @@ async def tried(
     """(variant, messages requested, contacts who did `event_type` on theirs) of a test's sample."""
     rows = await connection.fetch(_TRIED, workspace_id, broadcast_id, event_type)
     return [(row["variant"], row["trials"], row["successes"]) for row in rows]
+
+
+async def tried_purchases(
+    connection: asyncpg.Connection, workspace_id: str, broadcast_id: str
+) -> list[tuple[str, int, int]]:
+    """(variant, messages requested, messages a purchase was credited to) of a test's sample."""
+    rows = await connection.fetch(_BOUGHT, workspace_id, broadcast_id)
+    return [(row["variant"], row["trials"], row["successes"]) for row in rows]
+
+
+async def sample_revenue(
+    connection: asyncpg.Connection, workspace_id: str, broadcast_id: str
+) -> dict[str, dict[str, dict[str, str | int]]]:
+    """By variant and currency: orders credited to the sample's messages and their revenue (as decimal text)."""
+    found: dict[str, dict[str, dict[str, str | int]]] = {}
+    for row in await connection.fetch(_REVENUE, workspace_id, broadcast_id):
+        by_currency = found.setdefault(row["variant"], {})
+        by_currency[row["currency"]] = {"orders": row["orders"], "revenue": str(row["revenue"])}
+    return found
 
 
 async def send_winner(

@@ -7,6 +7,7 @@ with 100,000 contacts as with ten. People are found through the identifier hashe
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any, TypeAlias
 
@@ -53,11 +54,17 @@ _ENROLLMENTS = (
 )
 _MESSAGES = """
 SELECT m.message_id, m.flow_id, m.step_id, m.channel, m.requested_at, m.sent_at, m.bounced_at, m.failed_at,
-       m.suppressed_at, m.opened_at, m.clicked_at, m.opens, m.clicks, m.unsubscribed_at,
-       s.template_id, s.subject, s.state
+       m.suppressed_at, m.opened_at, m.clicked_at, m.opens, m.clicks, m.machine_opens, m.machine_clicks,
+       m.unsubscribed_at, m.untracked_sent_at, s.template_id, s.subject, s.state
   FROM analytics_messages m LEFT JOIN send_ledger s ON s.message_id = m.message_id
  WHERE m.workspace_id = $1 AND m.contact_id = $2
  ORDER BY m.requested_at DESC NULLS LAST LIMIT $3
+"""
+# One message of the contact as the sender's ledger keeps it: what to render it again from.
+_SENT_MESSAGE = """
+SELECT message_id, channel, template_id, subject, state, created_at, request->'variables' AS variables,
+       request->'context' AS context
+  FROM send_ledger WHERE message_id = $3 AND workspace_id = $1 AND contact_id = $2
 """
 _EVENTS = (
     "SELECT occurred_at, type, message_id, machine FROM contact_history WHERE workspace_id = $1 AND contact_id = $2 "
@@ -117,3 +124,15 @@ async def messages_of(db: Db, workspace_id: str, contact_id: str, limit: int) ->
 
 async def events_of(db: Db, workspace_id: str, contact_id: str, limit: int) -> list[dict[str, Any]]:
     return await _rows(db, _EVENTS, workspace_id, contact_id, limit)
+
+
+async def sent_message(db: Db, workspace_id: str, contact_id: str, message_id: str) -> dict[str, Any] | None:
+    """The ledger's row of a message to this contact in this workspace (None for another's or an unknown id)."""
+    row = await db.fetchrow(_SENT_MESSAGE, workspace_id, contact_id, message_id)
+    if row is None:
+        return None
+    found = dict(row)
+    for field in ("variables", "context"):
+        value = found[field]
+        found[field] = json.loads(value) if isinstance(value, str) else dict(value or {})
+    return found

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -211,17 +211,19 @@ def transition_record(
 
 
 def held_record(
-    flow: Flow, workspace_id: str, contact_id: str, trigger: Event, reason: str, now: datetime
-) -> FlowTransition:
-    """A flow entry kept back (double opt-in not yet confirmed): `held` with no step."""
+    flow: Flow, workspace_id: str, contact_id: str, trigger: Event, reason: str, now: datetime,
+    kind: Literal["held", "refused"] = "held",
+) -> FlowTransition:  # fmt: skip
+    """A flow entry kept back (`held`: double opt-in not yet confirmed) or turned away (`refused`: no consent,
+    unsubscribed, suppressed), with its reason and no step; one per trigger event, however often it is read."""
     return FlowTransition(
-        event_id=stable_id(workspace_id, contact_id, flow.id, trigger.id, "held"),
+        event_id=stable_id(workspace_id, contact_id, flow.id, trigger.id, kind),
         workspace_id=workspace_id,
         contact_id=contact_id,
         occurred_at=now,
         received_at=now,
         flow_id=flow.id,
         flow_version=flow.version,
-        kind="held",
+        kind=kind,
         reason=reason,
     )

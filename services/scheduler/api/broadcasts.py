@@ -14,8 +14,9 @@ from services.scheduler.adapters.broadcasts import (
     broadcasts,
     create_broadcast,
 )
+from services.scheduler.adapters.segments import segments_of
 from services.scheduler.api.flows import SchedulerDep
-from services.scheduler.domain.broadcasts import Broadcast, Command, RefusedChange, Schedule, State
+from services.scheduler.domain.broadcasts import Broadcast, Command, RefusedChange, Schedule, State, unknown_segments
 from services.scheduler.usecases.broadcast_commands import operate, standing
 from shared.api_auth import FlowsRead, FlowsWrite
 from shared.audit import record_api_change
@@ -76,7 +77,14 @@ async def _found(scheduler: SchedulerDep, workspace_id: str, broadcast_id: str) 
 
 @router.post("/broadcasts", response_model=BroadcastPublic, status_code=201, summary="Create or change a draft")
 async def create(body: Broadcast, workspace_id: FlowsWrite, scheduler: SchedulerDep) -> BroadcastPublic:
-    """A draft sends nothing; change it by posting it again, until it is scheduled."""
+    """A draft sends nothing; change it by posting it again, until it is scheduled. Segments it names must
+    exist in the workspace (422 naming the field otherwise)."""
+    async with scheduler.units.pool.acquire() as connection:
+        known = {segment.id for segment in (await segments_of(connection, [workspace_id])).get(workspace_id, [])}
+    problems = unknown_segments(body, known)
+    if problems:
+        detail = [{"loc": ["body", *path], "msg": problem, "type": "unknown_segment"} for path, problem in problems]
+        raise HTTPException(422, detail)
     if not await create_broadcast(scheduler.units.pool, workspace_id, body):
         raise HTTPException(409, f"broadcast {body.id!r} is no longer a draft")
     return await _public(scheduler, workspace_id, await _found(scheduler, workspace_id, body.id))

@@ -8,7 +8,7 @@ the frequency caps (they still count toward them).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -39,6 +39,24 @@ def allowance(per_hour: int | None, tokens: float, paced_at: datetime | None, no
     earned = burst if paced_at is None else tokens + max(0.0, (as_utc(now) - as_utc(paced_at)).total_seconds()) * rate
     held = min(burst, earned)
     return Allowance(min(batch, int(held)), held)
+
+
+def domain_room(
+    per_hour: int, domains: Iterable[str], last_hour: Mapping[str, int], last_minute: Mapping[str, int]
+) -> dict[str, int]:
+    """How many more messages each receiving domain may take now: what is left of its hour, and at most a
+    sixtieth of the hour's worth (rounded up) a minute, so a domain's share is spread over the hour rather
+    than sent at its start."""
+    per_minute = max(1, -(-per_hour // 60))
+    return {
+        domain: max(0, min(per_hour - last_hour.get(domain, 0), per_minute - last_minute.get(domain, 0)))
+        for domain in domains
+    }
+
+
+def domain_throttled(domain: str) -> str:
+    """The reason a recipient waits for their receiving domain's throttle (shown in the progress)."""
+    return f"receiving domain throttle ({domain})"
 
 
 def judge_recipient(

@@ -9,6 +9,7 @@ and a throttle. The lifecycle is a pure function of (state, command).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 
@@ -85,7 +86,11 @@ class SplitTest(_Model):
 
     sample_percent: int = Field(ge=2, le=90, description="Share of the audience the variants are tried on.")
     wait: Duration = Field(description="From the end of resolution to picking the winner, e.g. 4h.")
-    metric: Literal["opens", "clicks"] = Field(default="opens", description="Opens by people (not proxies), or clicks.")
+    metric: Literal["opens", "clicks", "revenue"] = Field(
+        default="opens",
+        description="Opens by people (not proxies), clicks, or revenue: recipients with a purchase credited to "
+        "their message (the conversion rate is tested; the evidence shows each variant's revenue).",
+    )
 
 
 class Broadcast(_Model):
@@ -104,6 +109,11 @@ class Broadcast(_Model):
     category: Category = "marketing"
     topic: str | None = Field(default=None, max_length=64, description="Subscription topic consent is judged on.")
     per_hour: int | None = Field(default=None, ge=1, le=10_000_000, description="Throttle: messages per hour.")
+    per_domain_per_hour: int | None = Field(
+        default=None, ge=1, le=10_000_000,
+        description="Throttle per receiving domain: messages an hour to any one domain (gmail.com, outlook.com, "
+        "a company's own), spread over the hour. Email only.",
+    )  # fmt: skip
     schedule: Schedule | None = None
     test: SplitTest | None = Field(default=None, description="Test the templates on a sample, then send the winner.")
 
@@ -111,9 +121,23 @@ class Broadcast(_Model):
     def _no_webhook(self) -> Broadcast:
         if self.channel == "webhook":
             raise ValueError("channel: a broadcast goes to contacts by email or sms")
+        if self.per_domain_per_hour is not None and self.channel != "email":
+            raise ValueError("per_domain_per_hour: only email goes to receiving domains")
         if self.test is not None and len(self.templates) < 2:
             raise ValueError("test: a test needs two templates or more")
         return self
+
+
+def unknown_segments(broadcast: Broadcast, known: Collection[str]) -> list[tuple[tuple[str | int, ...], str]]:
+    """Where the broadcast names a segment the workspace does not have, as (field path, problem): an
+    audience of a segment nobody defined would freeze empty and "send" to no one without a word."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    if isinstance(broadcast.audience, SegmentAudience) and broadcast.audience.segment not in known:
+        problems.append((("audience", "segment"), f"this workspace has no segment '{broadcast.audience.segment}'"))
+    for index, segment in enumerate(broadcast.exclude_segments):
+        if segment not in known:
+            problems.append((("exclude_segments", index), f"this workspace has no segment '{segment}'"))
+    return problems
 
 
 State = Literal["draft", "scheduled", "sending", "paused", "sent", "cancelled"]

@@ -32,6 +32,8 @@ class EntryDecision(BaseModel):
     number: int = 0  # the enrollment number to pass to `engine.start` when entering
     # Would enter but for a double opt-in still waiting: the caller keeps the trigger until confirmation.
     hold: bool = False
+    # Kept out by consent or a suppression (not by the flow's own entry rules): worth recording with its reason.
+    refused: bool = False
 
 
 def triggered_by(flow: Flow, event: Event, contact: ContactView, now: datetime) -> bool:
@@ -66,7 +68,7 @@ def decide_entry(
         return EntryDecision(enter=False, reason="no trigger matches this event")
     blocked = suppression(contact, None, flow.category, flow.topic)
     if blocked and blocked not in ("email address bounced", AWAITING_CONFIRMATION):
-        return EntryDecision(enter=False, reason=blocked)
+        return EntryDecision(enter=False, reason=blocked, refused=True)
     if any(p.active for p in past):
         return EntryDecision(enter=False, reason="already in this flow")
     rule = flow.entry

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import asyncpg
+
 from services.scheduler.adapters import broadcast_recipients as recipients
 from services.scheduler.adapters.broadcasts import (
     StoredBroadcast,
@@ -28,8 +30,14 @@ from services.scheduler.adapters.broadcasts import (
 from services.scheduler.adapters.contact_batch import load_ledgers, load_views, record_sends
 from services.scheduler.adapters.records import stable_id
 from services.scheduler.domain import SentMessage
-from services.scheduler.domain.broadcast_pacing import allowance, best_moment, judge_recipient
-from services.scheduler.domain.broadcasts import SendAt, SendAtBestTime, SendAtLocalTime
+from services.scheduler.domain.broadcast_pacing import (
+    allowance,
+    best_moment,
+    domain_room,
+    domain_throttled,
+    judge_recipient,
+)
+from services.scheduler.domain.broadcasts import Broadcast, SendAt, SendAtBestTime, SendAtLocalTime
 from services.scheduler.domain.local_time import as_utc, localize, zone
 from services.scheduler.unit_of_work.unit import Unit, Units
 from shared.contract import MessageRequested
@@ -39,6 +47,8 @@ from shared.settings import SchedulerSettings
 
 # A best hour this close to now is now: no point waiting a minute.
 _NOT_WORTH_WAITING = timedelta(minutes=1)
+# A recipient whose receiving domain has had its minute's share looks again a little over a minute later.
+_DOMAIN_RETRY = timedelta(seconds=61)
 CAP_WINDOW = timedelta(days=35)  # the longest frequency-cap window whose sends are read
 _EVENT_OF_METRIC = {"opens": "message_opened", "clicks": "message_clicked"}
 # (variant, messages, successes) per variant and the metric → the winner and the evidence (the analytics
@@ -125,9 +135,14 @@ class BroadcastSending:
         assert test is not None
         if self._pick_winner is None:
             raise RuntimeError("a test then send needs the significance test wired in (services/scheduler/app.py)")
-        tried = await recipients.tried(unit.connection, workspace_id, spec.id, _EVENT_OF_METRIC[test.metric])
+        if test.metric == "revenue":
+            tried = await recipients.tried_purchases(unit.connection, workspace_id, spec.id)
+        else:
+            tried = await recipients.tried(unit.connection, workspace_id, spec.id, _EVENT_OF_METRIC[test.metric])
         if tried:
             winner, evidence = self._pick_winner(tried, test.metric)
+            if test.metric == "revenue":
+                evidence["revenue"] = await recipients.sample_revenue(unit.connection, workspace_id, spec.id)
         else:
             winner, evidence = spec.templates[0], {"winner": spec.templates[0], "why": "no message of the sample went"}
         await decided(unit.connection, workspace_id, spec.id, winner, evidence)
@@ -149,6 +164,7 @@ class BroadcastSending:
             connection, keys, now, days=self._settings.history_days, limit=self._settings.history_limit
         )
         ledgers = await load_ledgers(connection, keys, now - CAP_WINDOW)
+        room = await self._domain_room(connection, workspace_id, spec, claimed)
         outcomes: list[recipients.Outcome] = []
         sends: list[tuple[str, str, str, SentMessage]] = []
         for claim in claimed:
@@ -175,7 +191,13 @@ class BroadcastSending:
             elif verdict.outcome == "defer":
                 outcomes.append(recipients.Outcome(claim.contact_id, "waiting", verdict.reason, verdict.until))
                 done.deferred += 1
+            elif room is not None and claim.domain is not None and room.get(claim.domain, 0) <= 0:
+                later = now + _DOMAIN_RETRY
+                outcomes.append(recipients.Outcome(claim.contact_id, "waiting", domain_throttled(claim.domain), later))
+                done.deferred += 1
             else:
+                if room is not None and claim.domain is not None:
+                    room[claim.domain] -= 1
                 mid = message_id(workspace_id, spec.id, claim.contact_id)
                 unit.outgoing.append(self._request(unit, workspace_id, found, claim, mid))
                 sends.append((mid, workspace_id, claim.contact_id, SentMessage(
@@ -186,6 +208,17 @@ class BroadcastSending:
         await record_sends(connection, sends)
         await recipients.settle(connection, workspace_id, spec.id, outcomes)
         await paced(connection, workspace_id, spec.id, budget.tokens - done.requested, now)
+
+    @staticmethod
+    async def _domain_room(
+        connection: asyncpg.Connection, workspace_id: str, spec: Broadcast, claimed: Sequence[recipients.Claimed]
+    ) -> dict[str, int] | None:
+        """With a throttle per receiving domain, how many more each domain of this round may take."""
+        if spec.per_domain_per_hour is None:
+            return None
+        domains = sorted({claim.domain for claim in claimed if claim.domain is not None})
+        hour, minute = await recipients.requested_lately(connection, workspace_id, spec.id, domains)
+        return domain_room(spec.per_domain_per_hour, domains, hour, minute)
 
     @staticmethod
     def _request(

@@ -172,6 +172,9 @@ class Journeys:
                 unit.outgoing.append(OutgoingRecord.of(TRANSITIONS, record))
             return EntryOutcome(head.flow_id, False, verdict.reason)
         if not verdict.enter:
+            if verdict.refused and event is not None:
+                record = held_record(flow, head.workspace_id, contact.id, event, verdict.reason, unit.now, "refused")
+                unit.outgoing.append(OutgoingRecord.of(TRANSITIONS, record))
             return EntryOutcome(head.flow_id, False, verdict.reason)
         enrollment_id = stable_id(head.workspace_id, contact.id, head.flow_id, str(verdict.number))
         ledger = await self._ledger(unit, head.workspace_id, contact.id)

@@ -85,6 +85,11 @@ class PreviewIn(BaseModel):
         description="The language variant to render (e.g. nb-NO, found as a reader of that locale would find it); "
         "default: the contact's locale, then the workspace's default locale.",
     )
+    context: dict[str, Any] | None = Field(
+        default=None,
+        description="A message request's frozen context, as `messages.requested` carries it (`event`, `events`, "
+        "`flow`, `step`, `locale`): renders a message as it was sent. When given, `event` is not used.",
+    )
 
 
 class PreviewOut(BaseModel):
@@ -189,7 +194,7 @@ async def _letter(
             profile=profile,
             variables=body.variables,
             now=datetime.now(UTC),
-            context=None if body.event is None else {"event": body.event},
+            context=body.context if body.context is not None else None if body.event is None else {"event": body.event},
             workspace_name=names.get(workspace),
             identity=identity,
         )

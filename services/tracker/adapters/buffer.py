@@ -85,6 +85,9 @@ class EngagementBuffer:
             self._waiting[:0] = taken
             log.warning("tracker.flush_failed", waiting=len(self._waiting), reason=str(error))
             return False
+        except BaseException:
+            self._waiting[:0] = taken  # whatever stops the loop, the hits wait for its restart
+            raise
         SENT.inc(len(taken))
         return True
 

@@ -3,6 +3,9 @@ people found by email, and pause and resume written to the audit log (table and 
 
 from __future__ import annotations
 
+import html
+import re
+
 import asyncpg
 import pytest
 
@@ -61,7 +64,7 @@ async def test_the_session_cookie_is_httponly_lax_and_secure_and_signing_out_end
 async def test_every_console_page_but_the_sign_in_needs_a_session(console_shop: ConsoleShop, visitor: Visitor) -> None:
     for (method, path), role in CONSOLE.items():
         concrete = path.format(flow_id=FLOW_ID, version=1, action="pause", contact_id="c1", right="erase", user_id="u1",
-                              broadcast_id="b1", template_id="t1", segment_id="s1")  # fmt: skip
+                              broadcast_id="b1", template_id="t1", segment_id="s1", message_id="m1")  # fmt: skip
         answer = await (visitor.get(concrete) if method == "GET" else visitor.post(concrete, {"csrf": "x"}))
         if role is None:
             assert answer.status_code in (200, 303, 401, 403, 422), (method, path, answer.status_code)
@@ -121,6 +124,22 @@ async def test_a_person_is_found_by_email_and_their_page_shows_flows_messages_an
     assert 'data-kind="message"' in page.text and 'data-kind="event"' in page.text
     missing = await visitor.get("/console/people", q="nobody@example.com")
     assert missing.status_code == 200 and "Nobody in this workspace" in missing.text
+
+    # The welcome they got, read as they read it: the subject as sent and the body rendered again for them.
+    [read] = re.findall(r'href="(/console/people/[^"]+/messages/[^"]+)" data-read', page.text)
+    message = await visitor.get(read)
+    assert message.status_code == 200
+    subject = html.unescape(re.search(r'data-field="subject">([^<]*)<', message.text).group(1))  # type: ignore[union-attr]
+    [mail] = [m for m in console_shop.system.sender.mails_to(console_shop.emails[0]) if m.subject == subject]
+    greeting = next(line for line in (mail.part("plain") or "").splitlines() if "Ada0" in line)
+    assert greeting in html.unescape(message.text)
+    frame = await visitor.get(f"{read}/frame.html")
+    assert frame.status_code == 200 and "Ada0" in frame.text
+    assert "sandbox" in frame.headers["Content-Security-Policy"]
+    contact_path = read.split("/messages/")[0]
+    assert (await visitor.get(f"{contact_path}/messages/not-a-message")).status_code == 404
+    other = found.headers["location"].replace(contact_path.rsplit("/", 1)[1], "someone-else")
+    assert (await visitor.get(f"{other}/messages/{read.rsplit('/', 1)[1]}")).status_code == 404
 
 
 async def test_pause_and_resume_in_the_console_and_the_api_are_in_the_audit_log_and_on_its_topic(

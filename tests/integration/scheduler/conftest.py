@@ -99,7 +99,7 @@ class Shop:
         return str(response.json()["event_id"])
 
     async def requested(
-        self, count: int, *, settle: float = 0.0, timeout: float = 10.0, where: Callable[[RecordDict], bool] = bool
+        self, count: int, *, settle: float = 0.0, timeout: float = 30.0, where: Callable[[RecordDict], bool] = bool
     ) -> list[RecordDict]:
         """messages.requested records of this workspace (waits for `count`, then `settle` seconds for extras)."""
         return await read_topic(
@@ -112,7 +112,7 @@ class Shop:
         )
 
     async def transitions(
-        self, count: int, *, where: Callable[[RecordDict], bool] = bool, timeout: float = 10.0
+        self, count: int, *, where: Callable[[RecordDict], bool] = bool, timeout: float = 30.0
     ) -> list[RecordDict]:
         return await read_topic(
             self._stack(),

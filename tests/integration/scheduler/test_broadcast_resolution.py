@@ -6,11 +6,19 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import asyncpg
 import pytest
 
-from services.scheduler.adapters.broadcast_recipients import LocalMoment, claim_due, resolve_batch
+from services.scheduler.adapters.broadcast_recipients import (
+    LocalMoment,
+    claim_due,
+    resolve_batch,
+    sample_revenue,
+    tried_purchases,
+)
+from services.scheduler.analytics.domain.broadcast_tests import pick_winner
 from services.scheduler.domain.broadcasts import Audience, MarketingAudience, SegmentAudience, TopicAudience
 from shared.contact_data import erase_contact
 from tests.support.stack import RealStack, own_database
@@ -135,6 +143,43 @@ async def test_a_topic_audience_is_its_subscribed_readers_only(
         )
         assert {row["contact_id"] for row in found} == expected
         assert batch.inserted == len(expected)
+    finally:
+        await connection.close()
+
+
+async def test_a_revenue_test_counts_the_sample_messages_a_purchase_was_credited_to(stack: RealStack) -> None:
+    workspace = f"w-{uuid.uuid4().hex[:8]}"
+    connection = await asyncpg.connect(stack.database_url)
+    try:
+        for n in range(40):  # 20 of each template; 8 of B's readers bought, 1 of A's; the rest still wait
+            variant = "a" if n % 2 == 0 else "b"
+            await connection.execute(
+                "INSERT INTO broadcast_recipients (workspace_id, broadcast_id, contact_id, variant, due_at, state, "
+                "message_id) VALUES ($1, 'sale', $2, $3, $4, 'requested', $5)",
+                workspace, f"c{n}", variant, NOW, f"m{n}",
+            )  # fmt: skip
+        await connection.execute(
+            "INSERT INTO broadcast_recipients (workspace_id, broadcast_id, contact_id, variant, due_at, state) "
+            "VALUES ($1, 'sale', 'later', '', 'infinity', 'waiting')",
+            workspace,
+        )
+        bought = [1, 3, 5, 7, 9, 11, 13, 15, 0]
+        for n in bought:
+            await connection.execute(
+                "INSERT INTO analytics_attributions (workspace_id, purchase_id, order_id, contact_id, message_id, "
+                "touch, flow_id, flow_version, step_id, variant, revenue, currency, purchased_at) "
+                "VALUES ($1, $2, $2, $3, $4, 'clicked', '', 0, '', '', $5, 'NOK', $6)",
+                workspace, f"p{n}", f"c{n}", f"m{n}", Decimal("100.50"), NOW,
+            )  # fmt: skip
+
+        tried = await tried_purchases(connection, workspace, "sale")
+        assert tried == [("a", 20, 1), ("b", 20, 8)]
+        winner, evidence = pick_winner(tried, "revenue")
+        assert winner == "b" and evidence["significant"], evidence
+        assert await sample_revenue(connection, workspace, "sale") == {
+            "a": {"NOK": {"orders": 1, "revenue": "100.5000"}},
+            "b": {"NOK": {"orders": 8, "revenue": "804.0000"}},
+        }
     finally:
         await connection.close()
 

@@ -76,3 +76,17 @@ async def test_a_purchase_reaches_the_goal_and_no_later_message_goes(shop: Shop)
         [goal] = await shop.transitions(1, where=lambda t: t["kind"] == "goal_reached")
         assert goal["reason"] == "bought"
         assert len(await shop.requested(1, settle=4.0)) == 1
+
+
+async def test_a_signup_without_consent_is_refused_entry_with_the_reason_on_the_transitions_topic(shop: Shop) -> None:
+    async with shop.scheduler() as scheduler:
+        await publish(scheduler, TWO_STEPS)
+        declined = {"type": "signup", "contact": {"email": email()}, "consent": {"marketing": False}}
+        await shop.event(declined)
+        await shop.signup(email())  # and one who agreed, to know the scheduler has read both
+        [hello] = await shop.requested(1)
+        [refused] = await shop.transitions(1, where=lambda r: r["kind"] == "refused")
+        assert (refused["flow_id"], refused["reason"]) == ("welcome", "no consent to marketing")
+        assert refused["step_id"] is None
+        assert refused["contact_id"] != hello["contact_id"]
+        assert await shop.transitions(2, where=lambda r: r["kind"] == "refused", timeout=1) == [refused]

@@ -134,7 +134,7 @@ async def round_with_work(reconcile: Reconciliation) -> int:
     async def probe() -> int | None:
         return await reconcile.run_once() or None
 
-    return await eventually(probe, timeout=5, what="a round that asks again")
+    return await eventually(probe, timeout=30, what="a round that asks again")
 
 
 async def test_a_request_the_sender_never_got_goes_through_the_outbox_again_and_one_it_got_is_forgotten(
@@ -187,5 +187,5 @@ async def test_a_request_is_given_up_after_its_last_re_request_and_at_once_when_
         await reconcile.run_once()
         return bool(await pool.fetchval("SELECT count(*) FROM message_requests") == 0)
 
-    await eventually(gone, timeout=5, what="the request to be given up")
+    await eventually(gone, timeout=30, what="the request to be given up")
     assert await in_outbox(pool) == []

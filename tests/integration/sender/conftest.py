@@ -38,7 +38,7 @@ WORKSPACE = "shop-one"
 T = TypeVar("T")
 
 
-async def eventually(probe: Callable[[], Awaitable[T | None]], *, timeout: float = 8.0, what: str = "it") -> T:
+async def eventually(probe: Callable[[], Awaitable[T | None]], *, timeout: float = 30.0, what: str = "it") -> T:
     """Poll until `probe` returns something truthy; fail after `timeout` seconds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -128,7 +128,7 @@ class Sender:
         state: str | None = await self.db.fetchval("SELECT state FROM send_ledger WHERE message_id = $1", message_id)
         return state
 
-    async def settled(self, message_id: str, *states: str, timeout: float = 8.0) -> asyncpg.Record:
+    async def settled(self, message_id: str, *states: str, timeout: float = 30.0) -> asyncpg.Record:
         async def probe() -> asyncpg.Record | None:
             row: asyncpg.Record | None = await self.db.fetchrow(
                 "SELECT state, attempts, last_reply, reported FROM send_ledger WHERE message_id = $1", message_id

@@ -115,6 +115,6 @@ async def committed_offsets(stack: RealStack, prefix: str) -> int:
             offsets = [await consumer.committed(TopicPartition(name, p)) for p in partitions]
             return sum(offset or 0 for offset in offsets)
 
-        return await eventually(total, timeout=3, what="committed offsets")
+        return await eventually(total, timeout=30, what="committed offsets")
     finally:
         await consumer.stop()

@@ -1,5 +1,5 @@
 """Every example email, rendered as the sender renders it, in each of its languages (English and Norwegian at least),
-scores at most 1.0 with SpamAssassin's offline rules.
+scores under 1.0 with SpamAssassin's offline rules.
 
 `make test` installs Debian's spamassassin when it is missing and it runs as root; the test does the same when
 run on its own, and skips (saying why) only where it cannot install it.
@@ -46,12 +46,12 @@ def scores(spamassassin: str) -> dict[str, TemplateScore]:
     return {f"{score.template_id}:{score.locale}": score for score in found}
 
 
-def test_every_example_email_scores_at_most_one_in_english_and_norwegian(scores: dict[str, TemplateScore]) -> None:
+def test_every_example_email_scores_under_one_in_english_and_norwegian(scores: dict[str, TemplateScore]) -> None:
     ids = [path.stem for path in (ROOT / "examples/templates").glob("*.yaml")]
     missing = {f"{tid}:{language}" for tid in ids for language in ("en", "nb")} - set(scores)
     assert not missing, f"every example ships in English and Norwegian (a `variants: nb:` block); missing: {missing}"
-    over = {tid: f"{s.score.score:g}: {s.score.summary()}" for tid, s in scores.items() if s.score.score > MAX_SCORE}
-    assert over == {}, f"example emails scoring above {MAX_SCORE} (score: rules that fired): {over}"
+    over = {tid: f"{s.score.score:g}: {s.score.summary()}" for tid, s in scores.items() if s.score.score >= MAX_SCORE}
+    assert over == {}, f"example emails scoring {MAX_SCORE} or more (score: rules that fired): {over}"
 
 
 def test_no_example_email_trips_invisible_text_or_image_only_rules(scores: dict[str, TemplateScore]) -> None:

@@ -69,7 +69,7 @@ async def test_a_consumer_that_dies_is_restarted_and_readyz_names_it_until_it_is
 
         client.getmany = broken  # type: ignore[method-assign]  # the next poll kills the loop from inside
 
-        down = await eventually(readiness(probe, 503), timeout=10, what="/readyz to name the dead consumer")
+        down = await eventually(readiness(probe, 503), timeout=30, what="/readyz to name the dead consumer")
         assert "KafkaConnectionError" in down["loops"]["consumer"], down
         assert down["loops"]["retries"] == "ok" and down["checks"] == {"database": "ok", "broker": "ok"}
 
@@ -83,7 +83,7 @@ async def test_a_consumer_that_dies_is_restarted_and_readyz_names_it_until_it_is
         async def lag_reported() -> bool:
             return 'dripline_consumer_lag{group="sender",partition=' in (await probe.get("/metrics")).text
 
-        await eventually(lag_reported, timeout=10, what="the consumer's lag per partition")
+        await eventually(lag_reported, timeout=30, what="the consumer's lag per partition")
 
 
 async def test_the_sender_keeps_delivering_across_a_broker_restart(stack: RealStack, api_key: tuple[str, str]) -> None:

@@ -28,10 +28,11 @@ WHEN = {"draft": "keep as a draft", "now": "now", "at": "at a time (UTC)", "loca
         "best_time": "at each contact's best hour in a window"}  # fmt: skip
 AUDIENCES = {"marketing": "everyone subscribed to marketing", "segment": "a segment", "topic": "a topic's subscribers"}
 CATEGORIES = get_args(Category)
-METRICS = {"opens": "opens by people (not privacy proxies)", "clicks": "clicks"}
+METRICS = {"opens": "opens by people (not privacy proxies)", "clicks": "clicks",
+           "revenue": "purchases credited to the message (with their revenue)"}  # fmt: skip
 SCHEDULE_FIELDS = ("when", "date", "time", "end")
 FIELDS = ("id", "name", "templates", "audience", "segment", "topic", "exclude_segments", "category", "consent_topic",
-          *SCHEDULE_FIELDS, "per_hour", "test", "sample_percent", "wait", "metric")  # fmt: skip
+          *SCHEDULE_FIELDS, "per_hour", "per_domain_per_hour", "test", "sample_percent", "wait", "metric")  # fmt: skip
 Form = Mapping[str, str]
 _ID = re.compile(ID_PATTERN)
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -151,6 +152,7 @@ def broadcast_from_form(form: Form, segments: Collection[str] | None = None) -> 
         "category": form.get("category") or "marketing",
         "topic": form.get("consent_topic", "").strip() or None,
         "per_hour": _whole(form, "per_hour", "of messages an hour", errors),
+        "per_domain_per_hour": _whole(form, "per_domain_per_hour", "of messages an hour to one domain", errors),
         "schedule": _schedule(form, errors),
         "test": _test(form, errors),
     }

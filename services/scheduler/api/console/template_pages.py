@@ -44,7 +44,7 @@ Email = Annotated[str, Query(max_length=320)]
 Locale = Annotated[str, Query(max_length=35, pattern=r"^[A-Za-z0-9_-]*$")]
 
 
-def _peer(request: Request) -> SenderPeer:
+def peer_of(request: Request) -> SenderPeer:
     peer: SenderPeer | None = getattr(request.app.state, "sender_peer", None)
     if peer is None:
         settings = request.app.state.settings
@@ -52,7 +52,7 @@ def _peer(request: Request) -> SenderPeer:
     return peer
 
 
-def _refusal(refused: SenderRefused) -> HTTPException:
+def refusal(refused: SenderRefused) -> HTTPException:
     status = refused.status if refused.status in (403, 404, 409, 422, 429) else 502
     return HTTPException(status, f"the sender answered: {refused.reason}")
 
@@ -75,9 +75,9 @@ async def _sample(request: Request, session: Session, sample: str, email: str, l
 @router.get("", response_class=HTMLResponse)
 async def gallery(request: Request, session: Session) -> HTMLResponse:
     try:
-        cards = await _peer(request).templates(session.workspace_id, session.actor, session.role)
+        cards = await peer_of(request).templates(session.workspace_id, session.actor, session.role)
     except SenderRefused as refused:
-        raise _refusal(refused) from refused
+        raise refusal(refused) from refused
     return render(request, "templates.html", cards=sorted(cards, key=lambda card: card["id"]))
 
 
@@ -85,12 +85,12 @@ async def _page(request: Request, session: Session, template_id: str, sample: Sa
                 sent: list[dict[str, str]] | None = None) -> HTMLResponse:  # fmt: skip
     body = await _sample(request, session, sample, email, locale)
     try:
-        shown = await _peer(request).preview(session.workspace_id, session.actor, session.role, template_id, body)
+        shown = await peer_of(request).preview(session.workspace_id, session.actor, session.role, template_id, body)
     except SenderRefused as refused:
         if refused.status != 422:
-            raise _refusal(refused) from refused
+            raise refusal(refused) from refused
         # It does not render with this sample (a cart template with no cart): the page says why, to pick another.
-        cards = await _peer(request).templates(session.workspace_id, session.actor, session.role)
+        cards = await peer_of(request).templates(session.workspace_id, session.actor, session.role)
         card = next((card for card in cards if card["id"] == template_id), None)
         shown = {"subject": "", "text": "", "links": [], "problem": refused.reason, "card": card}
     card = shown["card"]
@@ -117,9 +117,9 @@ async def preview_frame(
     """The rendered HTML alone, for the page's sandboxed frames."""
     body = await _sample(request, session, sample, email.strip(), locale)
     try:
-        shown = await _peer(request).preview(session.workspace_id, session.actor, session.role, template_id, body)
+        shown = await peer_of(request).preview(session.workspace_id, session.actor, session.role, template_id, body)
     except SenderRefused as refused:
-        raise _refusal(refused) from refused
+        raise refusal(refused) from refused
     return HTMLResponse(shown["html"], headers=PREVIEW_HEADERS)
 
 
@@ -132,9 +132,9 @@ async def test_send(
     require(session, "editor", "send tests")
     body = await _sample(request, session, sample, email.strip(), locale)
     try:
-        sent = await _peer(request).test_send(session.workspace_id, session.actor, session.role, template_id, body)
+        sent = await peer_of(request).test_send(session.workspace_id, session.actor, session.role, template_id, body)
     except SenderRefused as refused:
-        raise _refusal(refused) from refused
+        raise refusal(refused) from refused
     detail = {"recipients": len(sent), "sample": sample, "locale": locale or "default"}
     async with pool_of(request).acquire() as connection:
         await record_change(connection, session.workspace_id, actor=session.actor, via="console",

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
+import pytest
+from pydantic import ValidationError
+
 from services.scheduler.domain import ContactView, FrequencyCap, QuietHours, SentMessage, WorkspacePolicy
-from services.scheduler.domain.broadcast_pacing import allowance, judge_recipient, progress
+from services.scheduler.domain.broadcast_pacing import allowance, domain_room, judge_recipient, progress
 from services.scheduler.domain.broadcasts import Broadcast
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
@@ -65,3 +68,21 @@ def test_progress_eta_is_the_last_due_time_when_that_is_later() -> None:
     found = progress({("waiting", None): 5}, NOW + timedelta(hours=9), None, NOW)
     assert found.eta == NOW + timedelta(hours=9)
     assert progress({("requested", None): 5}, None, None, NOW).eta is None
+
+
+def test_a_receiving_domain_gets_a_sixtieth_of_its_hour_a_minute_and_no_more_than_its_hour() -> None:
+    domains = ["fresh.example", "busy.example", "spent.example", "quiet.example"]
+    hour = {"busy.example": 30, "spent.example": 120, "quiet.example": 119}
+    minute = {"busy.example": 1}
+    room = domain_room(120, domains, hour, minute)
+    # 120 an hour is 2 a minute: a fresh domain takes 2, one with 1 this minute 1 more, one whose hour is
+    # spent none, and one with 1 left of its hour just that one.
+    assert room == {"fresh.example": 2, "busy.example": 1, "spent.example": 0, "quiet.example": 1}
+    assert domain_room(10, ["slow.example"], {}, {}) == {"slow.example": 1}  # at least one a minute
+
+
+def test_a_throttle_per_receiving_domain_is_for_email_only() -> None:
+    fields = {"id": "news", "name": "News", "templates": ["news"], "audience": {"kind": "marketing"}}
+    assert Broadcast.model_validate({**fields, "per_domain_per_hour": 600}).per_domain_per_hour == 600
+    with pytest.raises(ValidationError, match="per_domain_per_hour: only email goes to receiving domains"):
+        Broadcast.model_validate({**fields, "channel": "sms", "per_domain_per_hour": 600})

@@ -15,6 +15,7 @@ from services.scheduler.domain.broadcasts import (
     SendNow,
     next_state,
     starts_at,
+    unknown_segments,
 )
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
@@ -55,6 +56,18 @@ def test_a_bad_broadcast_is_refused_naming_the_field(changes: dict[str, object],
         _broadcast(**changes)
     named = [".".join(str(part) for part in error["loc"]) or error["msg"] for error in refused.value.errors()]
     assert any(name.startswith(field) or f"{field}:" in name for name in named), named
+
+
+def test_segments_the_workspace_does_not_have_are_named_by_their_field() -> None:
+    found = _broadcast(exclude_segments=["bought-today", "vip", "gone"])
+    assert unknown_segments(found, {"vip"}) == [
+        (("exclude_segments", 0), "this workspace has no segment 'bought-today'"),
+        (("exclude_segments", 2), "this workspace has no segment 'gone'"),
+    ]
+    assert unknown_segments(_broadcast(), {"bought-today"}) == [
+        (("audience", "segment"), "this workspace has no segment 'vip'")
+    ]
+    assert unknown_segments(_broadcast(audience={"kind": "marketing"}), set()) == []
 
 
 def test_lifecycle_goes_draft_scheduled_sending_sent() -> None:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from services.scheduler.domain import (
     AWAITING_CONFIRMATION,
     EventReceived,
+    PastEnrollment,
     TimerFired,
     WorkspacePolicy,
     advance,
@@ -68,6 +69,14 @@ def test_contacts_without_consent_do_not_enter_marketing_flows_and_are_not_held(
         load_flow(flow()), contact(subscriptions={"*": "subscribed"}), NOW, [], event("signup", NOW)
     )
     assert not decision.enter and not decision.hold and decision.reason == "no consent to offers"
+    assert decision.refused  # kept out by consent: the scheduler records it on flows.transitions
+
+
+def test_an_entry_rule_keeping_a_contact_out_is_not_a_refusal_worth_recording() -> None:
+    subscribed = contact(subscriptions={"*": "subscribed", "offers": "subscribed"})
+    inside = [PastEnrollment(entered_at=NOW - timedelta(days=1), active=True)]
+    already = decide_entry(load_flow(flow()), subscribed, NOW, inside, event("signup", NOW))
+    assert not already.enter and not already.refused and already.reason == "already in this flow"
 
 
 def test_a_preference_change_ends_only_the_flow_whose_topic_was_left() -> None:
