@@ -38,7 +38,7 @@ STAGES = [
     Stage("sender", "Sender", sender.run, 3),
     Stage("tracker", "Tracker", tracker.run, 5),
     Stage("e2e", "End to end", e2e.run, 1),
-    Stage("broadcast", "Broadcast", broadcast.run, 3),
+    Stage("broadcast", "Broadcast", broadcast.run, 4),
 ]
 STAGE_NAMES = [stage.name for stage in STAGES]
 

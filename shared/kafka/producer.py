@@ -109,12 +109,25 @@ class Producer:
             name = record.topic.full_name(self._settings.topic_prefix)
             partitions = self._partitions.get(name)
             if partitions is None:
-                numbers = sorted(await self._producer.partitions_for(name))
+                numbers = sorted(await self._partition_numbers(name))
                 partitions = self._partitions[name] = [TopicPartition(name, number) for number in numbers]
             key = record.key.encode()
             partition = partitions[self._partition_of(record.key, key, len(partitions))]
             futures.append(await accumulator.add_message(partition, key, record.value, timeout, headers=record.headers))
         return futures
+
+    async def _partition_numbers(self, name: str) -> set[int]:
+        """The topic's partitions, with the topic tracked by the client from now on.
+
+        The client keeps metadata only for the topics it tracks, and while it tracks none it asks for every
+        topic. `partitions_for` answers from such an all-topics answer without tracking the topic; once any
+        other topic is tracked, each refresh asks for that one alone and this topic's leaders are dropped:
+        every later send to it would fail with NotLeaderForPartitionError, for good. Tracking it first keeps
+        it in every refresh.
+        """
+        await self._producer.client.add_topic(name)
+        partitions: set[int] = await self._producer.partitions_for(name)
+        return partitions
 
     def _partition_of(self, key: str, key_bytes: bytes, count: int) -> int:
         """murmur2 is pure Python in the client; the same contacts come back often, so remember."""
@@ -130,7 +143,7 @@ class Producer:
         """How many partitions the topic has (fixed when topics are made)."""
         name = topic.full_name(self._settings.topic_prefix)
         try:
-            return len(await self._producer.partitions_for(name))
+            return len(await self._partition_numbers(name))
         except KafkaError as error:
             raise BrokerUnavailable(f"no metadata for {name}: {error!r}") from error
 

@@ -142,6 +142,7 @@ async def test_a_click_on_a_broadcast_carries_its_id_starts_the_flow_on_it_and_s
 async def test_a_broadcasts_report_is_its_workspaces_alone_and_refuses_a_bad_id(system: System) -> None:
     run = uuid.uuid4().hex[:6]
     await publish_template(system, f"mine-{run}", f"Mine {run}")
+    await segment_of(system, f"seg-{run}", f"tag-{run}")
     body = {"id": f"mine-{run}", "name": "Mine", "templates": [f"mine-{run}"],
             "audience": {"kind": "segment", "segment": f"seg-{run}"}}  # fmt: skip
     assert (await system.scheduler.post("/v1/broadcasts", json=body)).status_code == 201

@@ -7,8 +7,9 @@ import uuid
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from shared.contract.topics import EVENTS
+from shared.contract.topics import EVENTS, Topic
 from shared.kafka.producer import OutgoingRecord, Producer
 from shared.settings import CommonSettings
 from tests.support.stack import RealStack
@@ -85,3 +86,31 @@ async def test_concurrent_callers_each_wait_for_their_own_records_in_order(stack
         for r in range(6):
             mine = [sequence for _, sequence in records if sequence // 100 == r]
             assert mine == sorted(mine)
+
+
+async def test_a_topic_known_from_the_first_metadata_stays_writable_after_another_topic_is_first_used(
+    stack: RealStack,
+) -> None:
+    """The client keeps metadata only for the topics it tracks (all of them while it tracks none). A topic
+    known from that first all-topics answer and never tracked lost its leaders as soon as a topic created
+    later was used: every send to it then failed with NotLeaderForPartitionError, for good (a scheduler's
+    outbox relay stuck on one partition of workspaces.audit, sending the rest of its batch again and again)."""
+    producer = Producer(stack.settings(CommonSettings), timeout_seconds=3.0)
+    await producer.start()
+    try:
+        run = uuid.uuid4().hex[:8]
+        await producer.send_all([_record(run, "before", 0)])  # EVENTS: present when the producer started
+        later = Topic(f"later-{run}", dict, "A topic made after the producer started.", "tests", ())
+        admin = AIOKafkaAdminClient(bootstrap_servers=stack.bootstrap)
+        await admin.start()
+        try:
+            await admin.create_topics([NewTopic(later.full_name(stack.topic_prefix), 2, 1)])
+        finally:
+            await admin.close()
+        assert await producer.partition_count(later) == 2  # the client now tracks this topic
+        await producer.send_all([OutgoingRecord(later, "k", b"{}")])
+        await producer.send_all([_record(run, "after", 1)])  # EVENTS again: still writable
+    finally:
+        await producer.stop()
+    found = await _partitions_and_sequences(stack, run, 2)
+    assert sorted(found) == ["after", "before"]

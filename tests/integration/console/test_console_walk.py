@@ -82,6 +82,14 @@ async def test_a_marketer_finds_a_person_reads_a_flow_map_and_pauses_and_resumes
     timeline = await page.locator("table.timeline").inner_text()
     assert f"entered {FLOW_ID} v1" in timeline and "email sent" in timeline and "signup" in timeline
     await shots.take(page, "person")
+    await page.locator("a[data-read]").first.click()  # the welcome they got, read as they read it
+    await page.wait_for_url("**/messages/*")
+    body = await page.locator('[data-part="text"]').inner_text()
+    [mail] = [m for m in shop.system.sender.mails_to(shop.emails[1]) if m.subject in await page.title()]
+    greeting = next(line for line in body.splitlines() if "Ada1" in line)
+    assert greeting.strip() in (mail.part("plain") or "")
+    assert await page.locator("iframe[sandbox]").count() == 1
+    await shots.take(page, "message")
 
     await page.goto(f"{shop.url}/console/flows")
     await page.get_by_role("link", name="Console welcome").click()

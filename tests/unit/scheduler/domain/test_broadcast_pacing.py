@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import ValidationError
 
-from services.scheduler.domain import ContactView, FrequencyCap, QuietHours, SentMessage, WorkspacePolicy
-from services.scheduler.domain.broadcast_pacing import allowance, domain_room, judge_recipient, progress
+from services.scheduler.domain import ContactView, Event, FrequencyCap, QuietHours, SentMessage, WorkspacePolicy
+from services.scheduler.domain.broadcast_pacing import allowance, best_moment, domain_room, judge_recipient, progress
 from services.scheduler.domain.broadcasts import Broadcast
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
@@ -86,3 +87,15 @@ def test_a_throttle_per_receiving_domain_is_for_email_only() -> None:
     assert Broadcast.model_validate({**fields, "per_domain_per_hour": 600}).per_domain_per_hour == 600
     with pytest.raises(ValidationError, match="per_domain_per_hour: only email goes to receiving domains"):
         Broadcast.model_validate({**fields, "channel": "sms", "per_domain_per_hour": 600})
+
+
+def test_a_best_time_broadcast_goes_at_the_readers_own_evening_hour_within_the_window() -> None:
+    oslo = ZoneInfo("Europe/Oslo")
+    opened = [Event(id=f"o{n}", type="message_opened", at=datetime(2026, 11, 24 - 7 * n, 19, 20, tzinfo=oslo),
+                    message_id=f"m{n}") for n in range(3)]  # fmt: skip  # Tuesdays at 19:20
+    reader = ContactView(id="c1", subscriptions={"*": "subscribed"}, time_zone="Europe/Oslo", history=opened)
+    window_end = datetime(2026, 12, 2, 22, 0, tzinfo=oslo)  # NOW is Wednesday 13:00 in Oslo
+    assert best_moment(reader, NOW, oslo, window_end, {}).astimezone(oslo) == datetime(2026, 12, 2, 19, 0, tzinfo=oslo)
+    # Nothing known of a newcomer, nor of the audience: the start of their window, which is now.
+    newcomer = ContactView(id="c2", subscriptions={"*": "subscribed"}, time_zone="Europe/Oslo")
+    assert best_moment(newcomer, NOW, oslo, window_end, {}) == NOW
