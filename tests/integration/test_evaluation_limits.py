@@ -17,7 +17,7 @@ from tests.support.system import System, running_system
 
 pytestmark = pytest.mark.stack
 
-QUICK = 2.0  # seconds: generous for a shared machine; the unbounded renders and conditions took far longer
+QUICK = 5.0  # seconds: generous for a shared machine; the unbounded renders and conditions took far longer
 TEMPLATE = """id: {id}
 category: marketing
 subject: "Hello"
