@@ -24,10 +24,6 @@ INSERT INTO processed_events (consumer, workspace_id, event_id)
 SELECT $1, * FROM unnest($2::text[], $3::text[]) ON CONFLICT DO NOTHING
 RETURNING workspace_id, event_id
 """
-_PLACEHOLDERS = """
-INSERT INTO analytics_messages (workspace_id, message_id, contact_id)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING
-"""
 _LOCK = f"""
 SELECT {", ".join(_FACT_FIELDS)} FROM analytics_messages
 WHERE (workspace_id, message_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
@@ -35,15 +31,21 @@ ORDER BY workspace_id, message_id FOR UPDATE
 """
 _SQL_TYPES = {"str": "text", "int": "int", "datetime": "timestamptz"}
 _FACT_TYPES = [_SQL_TYPES[str(f.type).removesuffix(" | None")] for f in dataclasses.fields(MessageFacts)]
+_ARRAYS = ", ".join(f"${i}::{kind}[]" for i, kind in enumerate(_FACT_TYPES, start=1))
 _SAVE = """
 UPDATE analytics_messages m SET {updates}
 FROM unnest({arrays}) AS u({names})
 WHERE m.workspace_id = u.workspace_id AND m.message_id = u.message_id
 """.format(
     updates=", ".join(f"{name} = u.{name}" for name in _FACT_FIELDS if name not in _KEYS),
-    arrays=", ".join(f"${i}::{kind}[]" for i, kind in enumerate(_FACT_TYPES, start=1)),
+    arrays=_ARRAYS,
     names=", ".join(_FACT_FIELDS),
 )
+_INSERT = f"""
+INSERT INTO analytics_messages ({", ".join(_FACT_FIELDS)})
+SELECT * FROM unnest({_ARRAYS}) ON CONFLICT DO NOTHING
+RETURNING workspace_id, message_id
+"""
 _ADD = """
 INSERT INTO analytics_daily (workspace_id, flow_id, flow_version, step_id, variant, day, {columns})
 VALUES ($1, $2, $3, $4, $5, $6, {values})
@@ -64,16 +66,25 @@ async def claim(connection: asyncpg.Connection, consumer: str, ids: Sequence[tup
 
 
 async def lock_messages(
-    connection: asyncpg.Connection, wanted: Iterable[tuple[str, str, str]]
+    connection: asyncpg.Connection, keys: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], MessageFacts]:
-    """The facts of these (workspace, message, contact), rows locked in key order (no deadlocks)."""
-    rows = sorted(set(wanted))
+    """The facts stored for these (workspace, message), rows locked in key order (no deadlocks); a message
+    with no row yet is left out."""
+    rows = sorted(set(keys))
     if not rows:
         return {}
-    columns = list(zip(*rows, strict=True))
-    await connection.execute(_PLACEHOLDERS, *[list(column) for column in columns])
-    found = await connection.fetch(_LOCK, list(columns[0]), list(columns[1]))
+    found = await connection.fetch(_LOCK, [w for w, _ in rows], [m for _, m in rows])
     return {(row["workspace_id"], row["message_id"]): MessageFacts(**dict(row)) for row in found}
+
+
+async def insert_messages(connection: asyncpg.Connection, fresh: Sequence[MessageFacts]) -> set[tuple[str, str]]:
+    """First rows of messages, facts and all in one insert (no placeholder to update: updates in place stay
+    rare); answers the keys inserted, so a message another fold inserted meanwhile can be folded again."""
+    if not fresh:
+        return set()
+    ordered = sorted(fresh, key=lambda f: (f.workspace_id, f.message_id))
+    rows = await connection.fetch(_INSERT, *([getattr(f, name) for f in ordered] for name in _FACT_FIELDS))
+    return {(row["workspace_id"], row["message_id"]) for row in rows}
 
 
 async def save_messages(connection: asyncpg.Connection, changed: Sequence[MessageFacts]) -> None:

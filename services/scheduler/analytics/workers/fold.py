@@ -61,6 +61,22 @@ def _message_key(record: Any) -> tuple[str, str, str] | None:
     return None
 
 
+def _folded(
+    before: dict[tuple[str, str], MessageFacts], keyed: Sequence[tuple[tuple[str, str, str], Any]]
+) -> dict[tuple[str, str], MessageFacts]:
+    """The facts after folding each record, in order, over the facts before (pure)."""
+    facts = dict(before)
+    for key, record in keyed:
+        current = facts[key[:2]]
+        if isinstance(record, MessageRequested):
+            facts[key[:2]] = fold_request(current, record)
+        elif isinstance(record, MessageStatus):
+            facts[key[:2]] = fold_status(current, record)
+        else:
+            facts[key[:2]] = fold_engagement(current, record)
+    return facts
+
+
 def _variant_of(record: Any) -> str | None:
     if isinstance(record, FlowTransition):
         return record.variant
@@ -151,26 +167,27 @@ class Fold:
                 await self._credit(connection, record, settings[record.workspace_id])
 
     async def _fold_messages(self, connection: asyncpg.Connection, records: Sequence[Any]) -> None:
-        keys = [key for key in map(_message_key, records) if key is not None]
-        facts = await tables.lock_messages(connection, keys)
-        before = dict(facts)
-        for record in records:
-            key = _message_key(record)
-            if key is None:
-                continue
-            current = facts[key[:2]]
-            if isinstance(record, MessageRequested):
-                facts[key[:2]] = fold_request(current, record)
-            elif isinstance(record, MessageStatus):
-                facts[key[:2]] = fold_status(current, record)
-            else:
-                facts[key[:2]] = fold_engagement(current, record)
-        changed = [after for key, after in facts.items() if after != before[key]]
+        keyed = [(found, record) for record in records if (found := _message_key(record)) is not None]
+        if not keyed:
+            return
+        stored = await tables.lock_messages(connection, [key[:2] for key, _ in keyed])
+        before = {key[:2]: stored.get(key[:2]) or MessageFacts(*key) for key, _ in keyed}
+        after = _folded(before, keyed)
+        first_seen = [facts for key, facts in after.items() if key not in stored]
+        raced = {(f.workspace_id, f.message_id) for f in first_seen} - await tables.insert_messages(
+            connection, first_seen
+        )
+        if raced:  # another fold inserted these since we looked: fold this batch's records over its rows
+            theirs = await tables.lock_messages(connection, raced)
+            stored |= theirs
+            before |= theirs
+            after |= _folded(theirs, [(key, record) for key, record in keyed if key[:2] in raced])
+        await tables.save_messages(connection, [after[key] for key in stored if after[key] != before[key]])
         deltas: dict[CounterKey, Counter[str]] = {}
-        for after in changed:
-            for counter_key, delta in changes(before[(after.workspace_id, after.message_id)], after).items():
-                deltas.setdefault(counter_key, Counter()).update(delta)
-        await tables.save_messages(connection, changed)
+        for message, facts in after.items():
+            if facts != before[message]:
+                for counter_key, delta in changes(before[message], facts).items():
+                    deltas.setdefault(counter_key, Counter()).update(delta)
         await tables.add_counters(connection, deltas)
 
     async def _credit(
@@ -182,8 +199,8 @@ class Fold:
         credit = attribute(at, await tables.touches(connection, workspace_id, contact_id, since), settings)
         if credit is None:
             return
-        facts = await tables.lock_messages(connection, [(workspace_id, credit.message_id, contact_id)])
-        message: MessageFacts = facts[(workspace_id, credit.message_id)]
+        key = (workspace_id, credit.message_id)
+        message = (await tables.lock_messages(connection, [key])).get(key) or MessageFacts(*key, contact_id)
         await tables.credit(
             connection,
             workspace_id=purchase.workspace_id,
