@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bench.e2e import dripline_cpu_ms
 from bench.hops import split
 
 
@@ -33,3 +34,18 @@ def test_an_email_missing_a_point_is_left_out_of_every_hop() -> None:
         "hop-scheduler": 1,
         "hop-sender": 1,
     }
+
+
+def test_cpu_per_sign_up_counts_what_a_shop_deploys_and_not_the_load_generator_or_the_inbox() -> None:
+    spent = {
+        "services.ingest": 0.2,
+        "services.scheduler": 0.4,
+        "services.sender": 0.3,
+        "postgres": 0.5,
+        "tansu-v0.6.0-510f3e2": 0.1,
+        "dripline": 3.0,
+        "bench.inbox": 2.0,
+        "postgres (other databases)": 9.0,
+    }
+    assert dripline_cpu_ms(spent, 1000) == 1.5
+    assert dripline_cpu_ms({}, 0) == 0.0
