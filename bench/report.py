@@ -17,11 +17,22 @@ BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 def merge(
     previous: dict[str, Any] | None, results: list[StageResult], about: dict[str, Any], order: Sequence[str]
 ) -> dict[str, Any]:
-    """Stages run now replace their earlier entries; stages not run keep theirs (with their own date)."""
+    """Stages run now replace their earlier entries; stages not run keep theirs (with their own date).
+
+    A `--large` run is kept beside the default one, under `<stage>@large`, after it: it answers another
+    question (does the cost per unit hold at ten times the data), not a newer answer to the same one."""
     stages = {stage["name"]: stage for stage in (previous or {}).get("stages", [])}
     for result in results:
-        stages[result.name] = {**result.as_json(), "sizes": about["sizes"], "measured_at": about["started_at"]}
-    ordered = sorted(stages.values(), key=lambda s: order.index(s["name"]) if s["name"] in order else len(order))
+        entry = {**result.as_json(), "sizes": about["sizes"], "measured_at": about["started_at"]}
+        if about["sizes"] == "large":
+            entry |= {"name": f"{result.name}@large", "title": f"{result.title}, preset large"}
+        stages[entry["name"]] = entry
+
+    def position(stage: dict[str, Any]) -> tuple[int, bool]:
+        base = stage["name"].removesuffix("@large")
+        return (order.index(base) if base in order else len(order), base != stage["name"])
+
+    ordered = sorted(stages.values(), key=position)
     return {**about, "stages": ordered}
 
 

@@ -50,6 +50,30 @@ def test_reports_keep_stages_not_run_and_regenerate_the_readme_section(tmp_path:
     assert json.loads((tmp_path / "results.json").read_text()) == data
 
 
+def test_a_large_run_is_kept_beside_the_default_one_and_replaces_only_the_earlier_large_run(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{BEGIN}\n{END}\n")
+    started = datetime.now(UTC).isoformat()
+
+    def timers(rate: float) -> StageResult:
+        return StageResult(
+            "scheduler-timers", "Scheduler, timers", [Figure("dripline", "dripline", 10, rate, "fires/s")]
+        )
+
+    write_reports(
+        [timers(1.0)], {"machine": machine(), "sizes": "default", "started_at": started}, tmp_path, readme, STAGE_NAMES
+    )
+    large = {"machine": machine(), "sizes": "large", "started_at": started}
+    write_reports([timers(2.0)], large, tmp_path, readme, STAGE_NAMES)
+    data = write_reports([timers(4.0)], large, tmp_path, readme, STAGE_NAMES)
+
+    by_name = {stage["name"]: stage for stage in data["stages"]}
+    assert list(by_name) == ["scheduler-timers", "scheduler-timers@large"]
+    assert by_name["scheduler-timers"]["figures"][0]["seconds"] == 1.0
+    assert by_name["scheduler-timers@large"]["figures"][0]["seconds"] == 4.0
+    assert "## Scheduler, timers, preset large" in (tmp_path / "RESULTS.md").read_text()
+
+
 def test_the_readme_shows_the_end_to_end_latency_with_nothing_queued(tmp_path: Path) -> None:
     readme = tmp_path / "README.md"
     readme.write_text(f"{BEGIN}\n{END}\n")
