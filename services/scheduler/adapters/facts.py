@@ -62,12 +62,14 @@ async def record_facts(connection: asyncpg.Connection, items: Sequence[tuple[str
     await connection.execute(_ENSURE, *columns)  # a row to lock, for a contact's first fact
     await connection.execute(_LOCK, *columns)
     facts = await load_facts(connection, keys, now)
-    rows: list[tuple[Any, ...]] = []
-    for key in keys:
-        events = [e for w, c, e in items if (w, c) == key]
-        orders = [p for w, c, p in purchases if (w, c) == key and (w, p.event_id) in fresh]
-        after = fold(facts[key], events, orders)
-        rows.append(_row(key, after))
+    events: dict[Key, list[Event]] = {key: [] for key in keys}
+    for w, c, e in items:
+        events[(w, c)].append(e)
+    orders: dict[Key, list[Purchase]] = {key: [] for key in keys}
+    for w, c, p in purchases:
+        if (w, p.event_id) in fresh:
+            orders[(w, c)].append(p)
+    rows = [_row(key, fold(facts[key], events[key], orders[key])) for key in keys]
     await connection.execute(_SAVE, *(list(column) for column in zip(*rows, strict=True)))
 
 
