@@ -2,7 +2,8 @@
 
 A purchase is folded only when its order row is new (`INSERT ... ON CONFLICT DO NOTHING RETURNING`),
 so a replayed topic leaves the facts as they were. Rows are locked in key order while folded: two
-consumers of different topics may hold events of the same contact.
+consumers of different topics may hold events of the same contact. A contact's first facts are inserted
+whole; if another consumer inserted them first, the batch's events are folded again over its row.
 """
 
 from __future__ import annotations
@@ -22,22 +23,25 @@ from shared.customer_facts_table import FACT_COLUMNS, Key, load_facts
 __all__ = ["load_facts", "record_facts"]
 
 _LOCK = """
-SELECT workspace_id, contact_id FROM contact_facts
+SELECT workspace_id AS w, contact_id AS c FROM contact_facts
 WHERE (workspace_id, contact_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
 ORDER BY workspace_id, contact_id FOR UPDATE
-"""
-_ENSURE = """
-INSERT INTO contact_facts (workspace_id, contact_id) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING
 """
 _NEW_ORDERS = """
 INSERT INTO contact_orders (workspace_id, event_id, contact_id, ordered_at, currency, revenue)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::numeric[])
 ON CONFLICT DO NOTHING RETURNING workspace_id, event_id
 """
-_SAVE = f"""
-INSERT INTO contact_facts (workspace_id, contact_id, {FACT_COLUMNS}, updated_at)
+_ROWS = """
 SELECT *, now() FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::int[], $6::jsonb[],
                             $7::jsonb[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[])
+"""
+_INSERT = f"""
+INSERT INTO contact_facts (workspace_id, contact_id, {FACT_COLUMNS}, updated_at) {_ROWS}
+ON CONFLICT DO NOTHING RETURNING workspace_id, contact_id
+"""
+_SAVE = f"""
+INSERT INTO contact_facts (workspace_id, contact_id, {FACT_COLUMNS}, updated_at) {_ROWS}
 ON CONFLICT (workspace_id, contact_id) DO UPDATE SET
     first_purchase_at = EXCLUDED.first_purchase_at, last_purchase_at = EXCLUDED.last_purchase_at,
     order_count = EXCLUDED.order_count, spent = EXCLUDED.spent, last_order_products = EXCLUDED.last_order_products,
@@ -57,20 +61,53 @@ async def record_facts(connection: asyncpg.Connection, items: Sequence[tuple[str
         return
     purchases = [(w, c, p) for w, c, e in items if (p := purchase_of(e)) is not None]
     fresh = await _claim_orders(connection, purchases)
-    keys = sorted({(w, c) for w, c, _ in items})
-    columns = [k[0] for k in keys], [k[1] for k in keys]
-    await connection.execute(_ENSURE, *columns)  # a row to lock, for a contact's first fact
-    await connection.execute(_LOCK, *columns)
-    facts = await load_facts(connection, keys, now)
-    events: dict[Key, list[Event]] = {key: [] for key in keys}
+    events: dict[Key, list[Event]] = {}
     for w, c, e in items:
-        events[(w, c)].append(e)
-    orders: dict[Key, list[Purchase]] = {key: [] for key in keys}
+        events.setdefault((w, c), []).append(e)
+    orders: dict[Key, list[Purchase]] = {}
     for w, c, p in purchases:
         if (w, p.event_id) in fresh:
-            orders[(w, c)].append(p)
-    rows = [_row(key, fold(facts[key], events[key], orders[key])) for key in keys]
-    await connection.execute(_SAVE, *(list(column) for column in zip(*rows, strict=True)))
+            orders.setdefault((w, c), []).append(p)
+    keys = sorted(events)
+    stored = await _lock(connection, keys)
+    rows = await _folded(connection, keys, events, orders, now)
+    first = [row for row in rows if row[:2] not in stored]
+    raced = {row[:2] for row in first} - await _insert(connection, first)
+    if raced:  # another consumer wrote these contacts' first facts since we looked: fold over its rows
+        await _lock(connection, sorted(raced))
+        rows = [*rows, *await _folded(connection, sorted(raced), events, orders, now)]
+    latest = {row[:2]: row for row in rows}  # a raced contact's refolded row comes last and wins
+    await _save(connection, [row for key, row in latest.items() if key in stored or key in raced])
+
+
+async def _lock(connection: asyncpg.Connection, keys: Sequence[Key]) -> set[Key]:
+    """Lock the facts rows these contacts have, in key order (no deadlocks); answers which have one."""
+    found = await connection.fetch(_LOCK, [k[0] for k in keys], [k[1] for k in keys])
+    return {(row["w"], row["c"]) for row in found}
+
+
+async def _folded(
+    connection: asyncpg.Connection,
+    keys: Sequence[Key],
+    events: dict[Key, list[Event]],
+    orders: dict[Key, list[Purchase]],
+    now: datetime,
+) -> list[tuple[Any, ...]]:
+    facts = await load_facts(connection, keys, now)
+    return [_row(key, fold(facts[key], events[key], orders.get(key, []))) for key in keys]
+
+
+async def _insert(connection: asyncpg.Connection, rows: list[tuple[Any, ...]]) -> set[Key]:
+    """A contact's first facts, whole, in one insert (nothing to update in place); answers the keys inserted."""
+    if not rows:
+        return set()
+    found = await connection.fetch(_INSERT, *(list(column) for column in zip(*rows, strict=True)))
+    return {(row["workspace_id"], row["contact_id"]) for row in found}
+
+
+async def _save(connection: asyncpg.Connection, rows: list[tuple[Any, ...]]) -> None:
+    if rows:
+        await connection.execute(_SAVE, *(list(column) for column in zip(*rows, strict=True)))
 
 
 def _row(key: Key, facts: CustomerFacts) -> tuple[Any, ...]:

@@ -55,6 +55,30 @@ async def test_replaying_events_leaves_the_facts_as_they_were(stack: RealStack) 
     assert value["engagement"] == "engaged"
 
 
+async def test_two_consumers_writing_a_contacts_first_facts_at_once_both_count(stack: RealStack) -> None:
+    """A purchase and a visit of a new contact arrive on different topics, so possibly in two consumers at
+    once: the second to insert folds its events over the first one's row instead of overwriting it."""
+    workspace_id, contact_id = f"facts-{uuid.uuid4().hex[:8]}", "c-1"
+    now = datetime.now(UTC)
+    first, second = await asyncpg.connect(stack.database_url), await asyncpg.connect(stack.database_url)
+    try:
+        transaction = first.transaction()
+        await transaction.start()
+        await record_facts(first, [(workspace_id, contact_id, _purchase("p-1", now - timedelta(days=2), "40"))], now)
+        visit = Event(id="v-1", type="page_viewed", at=now - timedelta(hours=1))
+        racing = asyncio.create_task(record_facts(second, [(workspace_id, contact_id, visit)], now))
+        await asyncio.sleep(0.5)
+        assert not racing.done(), "the second consumer must wait for the first one's row"
+        await transaction.commit()
+        await asyncio.wait_for(racing, 10)
+        [facts] = (await load_facts(first, [(workspace_id, contact_id)], now)).values()
+    finally:
+        await first.close()
+        await second.close()
+    assert (facts.order_count, facts.last_purchase_at) == (1, now - timedelta(days=2))
+    assert facts.last_seen_at == now - timedelta(hours=1)
+
+
 async def test_purchases_move_a_contact_into_a_segment_on_facts_and_erasure_removes_them(shop: Shop) -> None:
     tag = uuid.uuid4().hex[:10]
     email = f"{tag}@example.com"
