@@ -60,6 +60,24 @@ class _Idle:
     since: float
 
 
+def canonical_size(data: bytes) -> int | None:
+    """The message's SIZE (RFC 1870) when it is CRLF-canonical, as built messages are; None (no SIZE) if not."""
+    lines = data.count(b"\r\n")
+    if data.count(b"\n") != lines or data.count(b"\r") != lines or not data.endswith(b"\r\n"):
+        return None
+    return len(data)
+
+
+async def _greet(client: aiosmtplib.SMTP) -> None:
+    """EHLO, or HELO for a server that knows no EHLO: what `sendmail` does before its first command."""
+    try:
+        await client.ehlo()
+    except aiosmtplib.SMTPHeloError:
+        if not client.is_connected:
+            raise
+        await client.helo()
+
+
 class SmtpRelay:
     """The connections to one SMTP host."""
 
@@ -122,12 +140,22 @@ class SmtpRelay:
     async def _transaction(
         self, client: aiosmtplib.SMTP, mail_from: str, to: str, data: bytes, options: list[str]
     ) -> str:
+        """`MAIL FROM`, `RCPT TO` and `DATA`, as `sendmail` sends them but for its pass over the whole
+        message to learn its size: the bytes are CRLF-canonical already, so their length is the SIZE."""
         started = time.perf_counter()
         try:
-            _, message = await client.sendmail(mail_from, [to], data, mail_options=options)
+            if client.is_ehlo_or_helo_needed:
+                await _greet(client)
+            encoding = "utf-8" if options else "ascii"  # the only option is SMTPUTF8
+            if options and not client.supports_extension("smtputf8"):
+                raise aiosmtplib.SMTPNotSupported("SMTPUTF8 is not supported by this server")
+            size = canonical_size(data) if client.supports_extension("size") else None
+            await client.mail(mail_from, options=[*options, f"SIZE={size}"] if size else options, encoding=encoding)
+            await client.rcpt(to, encoding=encoding)
+            response = await client.data(data)
         finally:
             self._round_trip.observe(time.perf_counter() - started)
-        return message
+        return response.message
 
     async def _checkout(self) -> aiosmtplib.SMTP:
         while self._idle:

@@ -19,8 +19,12 @@ from services.sender.domain.rendering.render import RenderedMessage
 
 __all__ = ["DkimKey", "build_message", "message_id_header", "sign_dkim"]
 
-# Encoded words in base64: the stdlib's default tries both encodings per header to pick the shorter,
-# which cost more than the rest of the message's headers together. Mail readers decode either.
+# Encoded words in base64, folded as `email.header.Header` folds them at its default line length: the
+# stdlib's default tries both encodings per header to pick the shorter, and sizes each word by encoding it
+# again for every character added, which cost more than the rest of the message's headers together.
+_WORD_START, _WORD_END = "=?utf-8?b?", "?="
+_WORD_CHROME = len(_WORD_START) + len(_WORD_END)
+_LINE = 78
 _UTF8_WORDS = charset.Charset("utf-8")
 _UTF8_WORDS.header_encoding = charset.BASE64
 _SAFE_ID = re.compile(r"[A-Za-z0-9._+-]{1,128}")
@@ -124,7 +128,30 @@ def _header_value(value: str, name: str) -> str:
         raise ValueError("header values cannot contain line breaks")
     if value.isascii():
         return value
-    return Header(value, _UTF8_WORDS, header_name=name).encode(linesep="\r\n")
+    if value.splitlines() != [value]:  # the stdlib takes a few control characters as line ends, and drops them
+        return Header(value, _UTF8_WORDS, header_name=name).encode(linesep="\r\n")
+    return encoded_words(value, name)
+
+
+def encoded_words(value: str, name: str) -> str:
+    """RFC 2047 base64 words of UTF-8, each whole characters, the first fitting beside `name: `, the others
+    on folded lines of their own, as the stdlib's `Header(value, 'utf-8' in base64, header_name=name)` writes them."""
+    words: list[str] = []
+    room = _LINE - len(name) - 2 - _WORD_CHROME  # base64 characters the first word may hold
+    chunk = bytearray()
+    for character in value:
+        encoded = character.encode("utf-8")
+        if chunk and -(-(len(chunk) + len(encoded)) // 3) * 4 > room:
+            words.append(_word(chunk))
+            chunk = bytearray()
+            room = _LINE - 1 - _WORD_CHROME
+        chunk += encoded
+    words.append(_word(chunk))
+    return "\r\n ".join(words)
+
+
+def _word(chunk: bytes | bytearray) -> str:
+    return f"{_WORD_START}{binascii.b2a_base64(chunk, newline=False).decode('ascii')}{_WORD_END}"
 
 
 def _part(boundary: str, subtype: str, content: str) -> bytes:

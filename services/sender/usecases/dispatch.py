@@ -1,9 +1,10 @@
 """Messages from request to outcome, a consumed batch at a time: claim, read, plan, deliver, record, report.
 
 Only the caller that claims a message (or takes it back from the retry loop) attempts it,
-so replays of `messages.requested` are dropped at the claim. A batch goes in chunks; every
-database step takes a whole chunk in one statement, and the sends run concurrently (the SMTP
-relay caps them). What each channel does with its message lives in `channels/`.
+so replays of `messages.requested` are dropped at the claim. A batch is claimed in one statement,
+then goes in chunks; every other database step takes a whole chunk in one statement (outcomes a
+group of sends at a time), and the sends run concurrently (the SMTP relay caps them). What each
+channel does with its message lives in `channels/`.
 """
 
 from __future__ import annotations
@@ -109,21 +110,22 @@ class Dispatcher:
         self.leases = Leases(ledger, stale_after_seconds=stale_after_seconds)
 
     async def handle(self, batch: list[Incoming]) -> None:
-        """The consumer's handler: claim the batch's requests and try the claimed ones once.
+        """The consumer's handler: claim the batch's requests in one statement and try the claimed ones once.
 
-        The batch goes in chunks, two at a time: one chunk is claimed, read and rendered while the one
-        before it is on the SMTP connections, so they do not sit idle between batches. A chunk is
-        claimed only when its turn comes, so no claimed message waits behind a long batch."""
+        The claimed messages go in chunks, two at a time: one chunk is read and rendered while the one
+        before it is on the SMTP connections, so they do not sit idle between batches. Every claimed
+        message is held from its claim on, so none waiting behind a slow chunk counts as abandoned."""
         requests = [item.value for item in batch if isinstance(item.value, MessageRequested)]
-
-        async def attempt(chunk: list[MessageRequested]) -> None:
-            claimed = await self.ledger.claim_all(chunk)
-            if len(claimed) < len(chunk):
-                log.debug("message.replayed", count=len(chunk) - len(claimed))
-            await self.reporter.report(await self.try_all(claimed))
-
         try:
-            await _in_chunks(requests, attempt)
+            claimed = await self.ledger.claim_all(requests)
+            if len(claimed) < len(requests):
+                log.debug("message.replayed", count=len(requests) - len(claimed))
+            held = [entry.message_id for entry in claimed]
+            self.leases.hold(held)
+            try:
+                await self.attempt_all(claimed)
+            finally:
+                self.leases.release(held)
         except asyncpg.DataError as error:
             # A request the database cannot hold (a NUL in an id): retrying cannot help, and would block
             # the partition. The consumer isolates it and dead-letters it with this reason.
@@ -133,7 +135,7 @@ class Dispatcher:
             raise Transient(f"database unavailable: {error!r}") from error
 
     async def attempt_all(self, entries: list[LedgerEntry]) -> None:
-        """Try messages claimed elsewhere (the retry loop) once, record and report the outcomes.
+        """Try claimed messages (by the consumer, or by the retry loop) once, record and report the outcomes.
 
         Anything not reported (the broker was away) is picked up by the retry loop."""
 

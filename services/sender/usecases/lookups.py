@@ -13,7 +13,7 @@ from services.sender.adapters.templates import StoredTemplate, TemplateStore
 from services.sender.domain.eligibility import address_of
 from services.sender.domain.rendering.errors import TemplateError
 from services.sender.domain.rendering.template import Template
-from services.sender.usecases.channels.channel import ADDRESS_FIELDS, Fail, Lookups
+from services.sender.usecases.channels.channel import ADDRESS_FIELDS, Fail, Languages, Lookups
 from shared.contract.internal import MessageRequested
 from shared.sending_identities import SendingIdentityStore
 from shared.workspaces import default_locales
@@ -25,6 +25,7 @@ class BatchLookup:
     def __init__(self, audience: Audience, templates: TemplateStore, identities: SendingIdentityStore) -> None:
         self.audience, self.templates, self.identities = audience, templates, identities
         self._loaded: dict[tuple[str, str, int], Template] = {}
+        self._languages = Languages()  # kept across batches, as the templates in `_loaded` are
 
     async def read(self, requests: list[MessageRequested]) -> Lookups:
         """Readers and templates of the whole batch, then the suppressions of their addresses."""
@@ -47,7 +48,7 @@ class BatchLookup:
             if kind and address:
                 addresses.append((r.workspace_id, kind, address))
         suppressions = await self.audience.suppression_scopes(list(dict.fromkeys(addresses)))
-        return Lookups(readers, templates, suppressions, identities, names, locales)
+        return Lookups(readers, templates, suppressions, identities, names, locales, self._languages)
 
     def _loaded_template(self, key: tuple[str, str], stored: StoredTemplate | None) -> Template | Fail:
         if stored is None:

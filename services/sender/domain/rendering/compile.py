@@ -18,7 +18,9 @@ from liquid.exceptions import LiquidError
 from services.sender.domain.rendering.body import html_to_text, inline_styles, start_tags
 from services.sender.domain.rendering.errors import Problem, TemplateError
 from services.sender.domain.rendering.liquid_env import environment
+from services.sender.domain.rendering.paired import PairedTemplate, Stretches, pair_parts
 from services.sender.domain.rendering.protect import (
+    between_blocks,
     comments_to_words,
     protect,
     restore_comments,
@@ -56,6 +58,7 @@ class CompiledTemplate:
     body_is_final: bool
     text: BoundTemplate | None
     plain_parts: BoundTemplate | None = None
+    paired: PairedTemplate | None = None  # subject, preheader, HTML and derived text in one pass
 
 
 PART_SEPARATOR = "\x00\x01\x00"
@@ -93,8 +96,9 @@ def _shapes_kept(before: str, after: str) -> bool:
     return all(start_tags(a) == start_tags(b) for a, b in zip(split_before, split_after, strict=True))
 
 
-def _precompile_body(template: Template) -> tuple[str | None, str | None]:
-    """Final HTML and plain text as Liquid sources; None where the fast path is unsafe.
+def _precompile_body(template: Template) -> tuple[str | None, str | None, Stretches | None]:
+    """Final HTML and plain text as Liquid sources; None where the fast path is unsafe. With the text
+    derived from the HTML, their stretches between block tags too, for rendering both in one pass.
 
     Raises ``ValueError`` when the MJML itself does not compile.
     """
@@ -106,10 +110,15 @@ def _precompile_body(template: Template) -> tuple[str | None, str | None]:
         before = hidden.text
         after = inline_styles(before)
     html_source = restore_comments(after, hidden.tags) if _shapes_kept(before, after) else None
-    text_source = None
+    text_source, stretches = None, None
     if template.text is None and html_source is not None:
-        text_source = restore_words(html_to_text(comments_to_words(after)), hidden.tags)
-    return html_source, text_source
+        words = html_to_text(comments_to_words(after))
+        text_source = restore_words(words, hidden.tags)
+        if text_source is not None:
+            blocks = [tag for tag in hidden.tags if not tag.startswith("{{")]
+            html_stretches = between_blocks(after, hidden.tags, words=False)
+            stretches = (html_stretches, between_blocks(words, hidden.tags, words=True), blocks)
+    return html_source, text_source, stretches
 
 
 def _check_mjml_as_is(template: Template, problems: list[Problem]) -> None:
@@ -133,9 +142,10 @@ def compile_template(template: Template, *, strict: bool = False, lenient: bool 
     raw_body = _parse(template.body, template.body_part, problems, html=True, **modes)
     html_source: str | None = None
     text_source: str | None = None
+    stretches: Stretches | None = None
     if raw_body is not None:
         try:
-            html_source, text_source = _precompile_body(template)
+            html_source, text_source, stretches = _precompile_body(template)
         except ValueError:
             # Hidden tags may be what upsets MJML; judge the body as the author wrote it.
             _check_mjml_as_is(template, problems)
@@ -161,7 +171,11 @@ def compile_template(template: Template, *, strict: bool = False, lenient: bool 
         plain_parts: BoundTemplate | None = env_text.from_string(joined)
     except LiquidError:
         plain_parts = None
-    return CompiledTemplate(template, strict, subject, preheader, body, final, text, plain_parts)
+    paired = None
+    if stretches is not None and final and text is not None and template.text is None:
+        sources = (template.subject, template.preheader)
+        paired = pair_parts(sources, (subject, preheader, body, text), stretches, **modes)
+    return CompiledTemplate(template, strict, subject, preheader, body, final, text, plain_parts, paired)
 
 
 def validate(template: Template) -> list[Problem]:

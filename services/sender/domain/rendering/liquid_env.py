@@ -17,7 +17,15 @@ from liquid.exceptions import UndefinedError
 from services.sender.domain.rendering.filters import FILTERS
 from services.sender.domain.rendering.render_limits import LimitedTemplate
 
-__all__ = ["MAX_CONTEXT_DEPTH", "MissingValue", "MissingValueError", "check_plain", "environment"]
+__all__ = [
+    "MAX_CONTEXT_DEPTH",
+    "MissingValue",
+    "MissingValueError",
+    "SandboxEnvironment",
+    "check_plain",
+    "environment",
+    "sandboxed",
+]
 
 
 class MissingValueError(UndefinedError):
@@ -51,7 +59,7 @@ _SCALARS = (str, int, float, bool, Decimal, datetime, date, type(None))
 _EXACT_SCALARS = frozenset(_SCALARS)
 
 
-class _SandboxEnvironment(Environment):
+class SandboxEnvironment(Environment):
     # The loop limit counts every iteration of a render; output and time are bounded by the
     # template class (render_limits.py), which counts characters instead of encoding every write.
     loop_iteration_limit = 10_000
@@ -71,8 +79,13 @@ def environment(*, autoescape: bool, strict: bool, lenient: bool = False) -> Env
     of an undefined variable an error; ``lenient`` prints it as an empty string (previews of partial
     data, the link check). ``| default:`` works on undefined values in every mode.
     """
+    return sandboxed(SandboxEnvironment, autoescape=autoescape, strict=strict, lenient=lenient)
+
+
+def sandboxed(kind: type[SandboxEnvironment], *, autoescape: bool, strict: bool, lenient: bool) -> Environment:
+    """A new environment of ``kind`` with the sandbox's undefined, filters and tags (see ``environment``)."""
     undefined = StrictDefaultUndefined if strict else Undefined if lenient else MissingValue
-    env = _SandboxEnvironment(autoescape=autoescape, undefined=undefined, strict_filters=True)
+    env = kind(autoescape=autoescape, undefined=undefined, strict_filters=True)
     # Tags that load other templates would need a loader, i.e. I/O; templates are self-contained.
     for tag in ("include", "render"):
         env.tags.pop(tag, None)

@@ -11,7 +11,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Protected", "comments_to_words", "protect", "restore_comments", "restore_words", "segments"]
+__all__ = [
+    "Protected",
+    "between_blocks",
+    "comments_to_words",
+    "protect",
+    "restore_comments",
+    "restore_words",
+    "segments",
+]
 
 _LIQUID = re.compile(r"\{%.*?%\}|\{\{.*?\}\}", re.DOTALL)
 _COMMENT = re.compile(r"<!--dlq:(\d+)-->")
@@ -85,3 +93,23 @@ def restore_comments(compiled: str, tags: tuple[str, ...]) -> str | None:
 def restore_words(text: str, tags: tuple[str, ...]) -> str | None:
     """Liquid source of the extracted text, or None if a block tag went missing."""
     return _restore(_WORD, text, tags, loose_output=True)
+
+
+def between_blocks(compiled: str, tags: tuple[str, ...], *, words: bool) -> list[str]:
+    """Liquid source of each stretch between two block tags, output tags put back: one more stretch than
+    block tags. Only for placeholders that `restore_comments` or `restore_words` accepted."""
+    stretches: list[str] = []
+    current: list[str] = []
+    start = 0
+    for match in (_WORD if words else _COMMENT).finditer(compiled):
+        tag = tags[int(match.group(1))]
+        current.append(compiled[start : match.start()])
+        start = match.end()
+        if tag.startswith("{{"):
+            current.append(tag)
+        else:
+            stretches.append("".join(current))
+            current = []
+    current.append(compiled[start:])
+    stretches.append("".join(current))
+    return stretches

@@ -137,6 +137,21 @@ def _body_html(compiled: CompiledTemplate, scope: Mapping[str, object]) -> str:
         raise RenderError(template.id, template.body_part, f"MJML does not compile: {err}") from err
 
 
+def _parts(compiled: CompiledTemplate, scope: Mapping[str, object]) -> tuple[str, str, str, str | None]:
+    """HTML, subject, preheader and text (None when it must come from the HTML): in one pass when the
+    template pairs them, else part by part. A paired render that fails is done again part by part, so the
+    error is the one the parts alone give."""
+    if compiled.paired is not None:
+        try:
+            paired = compiled.paired.render_parts(scope)
+        except _RENDER_FAILURES:
+            pass
+        else:
+            return paired.html, paired.subject, paired.preheader, paired.text
+    html = _body_html(compiled, scope)
+    return html, *_plain_parts(compiled, scope)
+
+
 def render_message(compiled: CompiledTemplate, out: Outgoing, sender: Sender, keys: KeyRing) -> RenderedMessage:
     """Subject, HTML and text with personalization, tracking and the compliance footer."""
     template = compiled.template
@@ -162,8 +177,7 @@ def render_message(compiled: CompiledTemplate, out: Outgoing, sender: Sender, ke
         RESERVED: reserved,
     }
 
-    html = _body_html(compiled, scope)
-    raw_subject, raw_preheader, raw_text = _plain_parts(compiled, scope)
+    html, raw_subject, raw_preheader, raw_text = _parts(compiled, scope)
     subject, preheader = " ".join(raw_subject.split()), " ".join(raw_preheader.split())
     text = tidy_text(raw_text) if raw_text is not None else html_to_text(html)
     if preheader:  # the HTML shows it as its first line; the text part says the same

@@ -51,6 +51,29 @@ class Hold:
     until: datetime
 
 
+class Languages:
+    """Each template in each reader's language, made once per template version and locale: a new copy for
+    every message would be hashed again, to find its compiled form, for every message."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        self._limit = limit
+        # By the template's identity, which stays the same while the template is held here.
+        self._made: dict[tuple[int, str | None, str | None], tuple[Template, Template]] = {}
+
+    def of(self, template: Template, locale: str | None, default: str | None) -> Template:
+        if not template.variants:
+            return template
+        key = (id(template), locale, default)
+        made = self._made.get(key)
+        if made is not None and made[0] is template:
+            return made[1]
+        if len(self._made) >= self._limit:
+            self._made.clear()
+        language = template.in_locale(locale, default)
+        self._made[key] = (template, language)
+        return language
+
+
 @dataclass(frozen=True)
 class Lookups:
     """What a batch of requests needs from the database, read in a fixed handful of queries."""
@@ -62,6 +85,7 @@ class Lookups:
     identities: dict[str, SendingIdentity | UnreadableKey] = field(default_factory=dict)
     workspace_names: dict[str, str] = field(default_factory=dict)  # what `workspace.name` prints
     default_locales: dict[str, str] = field(default_factory=dict)  # where no variant fits the reader
+    languages: Languages = field(default_factory=Languages)
 
     def reader(self, request: MessageRequested) -> Reader | None:
         return self.readers.get((request.workspace_id, request.contact_id))
@@ -117,7 +141,9 @@ def eligible(request: MessageRequested, lookups: Lookups) -> Eligible | Skip | F
     template = lookups.templates[(request.workspace_id, request.template_id)]
     if isinstance(template, Fail):
         return template
-    template = template.in_locale(reader_locale(request, reader), lookups.default_locales.get(request.workspace_id))
+    template = lookups.languages.of(
+        template, reader_locale(request, reader), lookups.default_locales.get(request.workspace_id)
+    )
     address = str(address_of(reader, kind))
     marketing = request.category == "marketing" or template.category is Category.MARKETING
     scopes = lookups.suppressions.get((request.workspace_id, kind, address), frozenset())

@@ -57,10 +57,10 @@ def with_login(port: int, **overrides: Any) -> SenderSettings:
     return settings(port, smtp_username="shop", smtp_password=SecretStr("relay-password"), **overrides)
 
 
-async def send(settings: SenderSettings) -> tuple[int, str]:
+async def send(settings: SenderSettings, data: bytes = MAIL) -> tuple[int, str]:
     relay = smtp_relay(settings)
     try:
-        reply = await relay.send("shop@example.com", "ola@example.com", MAIL)
+        reply = await relay.send("shop@example.com", "ola@example.com", data)
     finally:
         await relay.close()
     return reply.code, reply.message
