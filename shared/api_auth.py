@@ -57,9 +57,10 @@ async def grant(keys: ApiKeys, key: str | None, scope: str) -> KeyCheck | Refuse
         return UNKNOWN
     if check.revoked:
         return REVOKED
-    wait = await keys.wait_before(check, time.monotonic())
-    if wait:
-        return Refused(429, "too many requests with this API key", retry_after(wait))
+    if check.limit is not None:
+        wait = await keys.wait_before(check, time.monotonic())
+        if wait:
+            return Refused(429, "too many requests with this API key", retry_after(wait))
     return check if check.allows(scope) else lacking(scope)
 
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from shared.contract.topics import Topic
 from shared.errors import BrokerUnavailable
+from shared.kafka.ack_deadlines import AckDeadlines
 from shared.kafka.client import client_options
 from shared.kafka.codec import Headers, encode_value, headers_for
 from shared.settings import CommonSettings
@@ -59,6 +60,10 @@ class Producer:
             max_batch_size=256 * 1024,
         )
         self._started = False
+        # The client fails a batch it could not deliver within request_timeout_ms and then never
+        # sends it, so waiting for that verdict (not cutting it short) means a 503 is final.
+        # This outer bound is only a backstop.
+        self._deadlines = AckDeadlines(timeout_seconds * 2 + 1)
         self._partitions: dict[str, list[TopicPartition]] = {}  # partition counts are fixed when topics are made
         self._by_key: dict[tuple[str, int], int] = {}
 
@@ -72,6 +77,7 @@ class Producer:
 
     async def stop(self) -> None:
         await self._producer.stop()
+        self._deadlines.stop()
         self._started = False
 
     async def send_all(self, records: Sequence[OutgoingRecord]) -> None:
@@ -80,13 +86,10 @@ class Producer:
             raise BrokerUnavailable("producer is not connected")
         try:
             futures = await self._append(records)
-            # The client fails a batch it could not deliver within request_timeout_ms and then never
-            # sends it, so waiting for that verdict (not cutting it short) means a 503 is final.
-            # The outer bound is only a backstop.
-            async with asyncio.timeout(self._timeout * 2 + 1):
-                # One after the other: records of one batch are acknowledged together, so after the
-                # first wait the rest are usually done already (cheaper than gathering a thousand).
-                outcomes = [await _outcome(future) for future in futures]
+            self._deadlines.watch(futures)
+            # One after the other: records of one batch are acknowledged together, so after the
+            # first wait the rest are usually done already (cheaper than gathering a thousand).
+            outcomes = [await _outcome(future) for future in futures]
         except (KafkaError, OSError, TimeoutError) as error:
             raise BrokerUnavailable(f"broker did not acknowledge: {error!r}") from error
         failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]

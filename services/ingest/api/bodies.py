@@ -68,6 +68,8 @@ class JsonBodies:
 
 
 def _media_refusal(content_type: bytes, encoding: bytes) -> bytes | None:
+    if content_type == b"application/json" and not encoding:
+        return None  # what nearly every request sends
     kind, _, parameters = content_type.partition(b";")
     kind = kind.strip().lower()
     if kind != b"application/json" and not (kind.startswith(b"application/") and kind.endswith(b"+json")):

@@ -62,15 +62,19 @@ class Intake:
         # Read before any transaction opens: a request holding a connection must never wait for a second one.
         settings = await self._workspaces.get(workspace_id) if any(isinstance(e, SignupIn) for e in events) else {}
         contact_ids = [self._returning_contact(workspace_id, event) for event in events]
-        # Naming an erased person: accepted (their event ids are answered) and dropped, nothing written or sent.
-        unknown = [(n, event.contact) for n, event in enumerate(events) if contact_ids[n] is None]
-        dropped = await self._erased.named(workspace_id, unknown, "event")
-        updates = {
-            n: self._update(workspace_id, event, event_id, settings, received_at)
-            for n, (event, event_id, contact_id) in enumerate(zip(events, event_ids, contact_ids, strict=True))
-            if contact_id is None and n not in dropped
-        }
-        outcomes = dict(zip(updates, await self._write(list(updates.values())), strict=True))
+        dropped: set[int] = set()
+        updates: dict[int, tuple[ContactUpdate, Identifiers]] = {}
+        outcomes: dict[int, ContactUpdated] = {}
+        if None in contact_ids:  # someone new, or something new about them (returning customers skip all this)
+            # Naming an erased person: accepted (their event ids are answered) and dropped, nothing written or sent.
+            unknown = [(n, event.contact) for n, event in enumerate(events) if contact_ids[n] is None]
+            dropped = await self._erased.named(workspace_id, unknown, "event")
+            updates = {
+                n: self._update(workspace_id, event, event_id, settings, received_at)
+                for n, (event, event_id, contact_id) in enumerate(zip(events, event_ids, contact_ids, strict=True))
+                if contact_id is None and n not in dropped
+            }
+            outcomes = dict(zip(updates, await self._write(list(updates.values())), strict=True))
         records: list[OutgoingRecord] = []
         said: list[Said] = []
         for n, (event, event_id) in enumerate(zip(events, event_ids, strict=True)):
