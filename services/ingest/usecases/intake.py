@@ -8,7 +8,6 @@ and profile merges are idempotent.
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +19,7 @@ from services.ingest.adapters.consent import WorkspaceSettings
 from services.ingest.adapters.contact_writes import ContactUpdate, ContactUpdated, write_contacts
 from services.ingest.adapters.erased import ErasedIdentifiers
 from services.ingest.adapters.group_commit import GroupCommit
-from services.ingest.adapters.identities import KnownContacts
+from services.ingest.adapters.identities import KnownContacts, PublishedProfiles, Said
 from services.ingest.domain.confirmation import DEFAULT_TEMPLATE, confirmation_request
 from services.ingest.domain.consent import double_opt_in_rule, signup_consent
 from services.ingest.domain.identity_claims import ContactWanted, Identification
@@ -37,7 +36,6 @@ from shared.settings import CommonSettings
 from shared.tokens import key_ring_from_setting
 
 # (workspace, contact, hash of what was said about them): marks a profile as already on the broker.
-Said = tuple[str, str, bytes]
 Identifiers = list[tuple[IdentifierKind, str]]
 
 
@@ -53,7 +51,7 @@ class Intake:
         self._writes: GroupCommit[ContactUpdate, ContactUpdated] = GroupCommit(pool, write_contacts)
         # Profiles already on the broker, by (workspace, contact, hash of what was said): skips re-publishing
         # the same details on every event. Filled only after the broker acknowledged.
-        self._published: OrderedDict[Said, None] = OrderedDict()
+        self._published = PublishedProfiles()
 
     async def accept_events(self, workspace_id: str, events: Sequence[AnyEventIn]) -> list[str]:
         received_at = datetime.now(UTC)
@@ -96,7 +94,7 @@ class Intake:
             records.append(OutgoingRecord(topic, contact_id, value, writer.headers(event)))
             records.extend(extra)
         await self._producer.send_all(records)
-        self._mark_published(said)
+        self._published.mark(said)
         return event_ids
 
     async def _write(self, updates: list[tuple[ContactUpdate, Identifiers]]) -> list[ContactUpdated]:
@@ -130,8 +128,8 @@ class Intake:
         profile = None
         if carries_profile(ref):
             profile = profile_update(ref)
-            said = (workspace_id, contact.contact_id, _digest(profile))
-            if contact.contact_id is not None and said in self._published:
+            known = contact.contact_id
+            if known is not None and (workspace_id, known, _digest(profile)) in self._published:
                 profile = None
         consent = None
         if isinstance(event, SignupIn):
@@ -197,10 +195,7 @@ class Intake:
         """Drop what this process remembers of an erased contact: who its identifiers lead to, and which
         of its profiles are already on the broker (here, or through another process's erasure notice)."""
         self.contacts.forget(workspace_id, contact_id)
-        if any(key[:2] == (workspace_id, contact_id) for key in self._published):
-            self._published = OrderedDict(
-                (key, None) for key in self._published if key[:2] != (workspace_id, contact_id)
-            )
+        self._published.forget(workspace_id, contact_id)
 
     async def identify(self, workspace_id: str, ref: ContactRef) -> tuple[str | None, dict[str, object]]:
         """Set who a contact is; publishes the full profile even when nothing changed (an explicit call).
@@ -259,12 +254,6 @@ class Intake:
             received_at=received_at,
         )
         return OutgoingRecord.of(topic, record)
-
-    def _mark_published(self, said: list[Said]) -> None:
-        for key in said:
-            self._published[key] = None
-        while len(self._published) > 100_000:
-            self._published.popitem(last=False)
 
 
 def _digest(update: dict[str, Any] | None) -> bytes:
