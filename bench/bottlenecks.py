@@ -17,18 +17,23 @@ class Bottleneck:
 
 BOTTLENECKS = {
     "ingest-single": Bottleneck(
-        "the ingest process's one core: at about 9k requests/s with 64 connections, p99 is queueing for the "
-        "event loop (mean wait ≈ 64 / throughput). Per request the CPU is split between uvicorn's HTTP "
-        "handling, validation and the client's produce requests; event posts already skip FastAPI's stack and "
-        "the producer merges concurrent records into one batch per partition. Under other load on the machine "
-        "the p99 rises, as does the FastAPI-validate baseline's",
+        "the ingest process's one core. p99 is queueing for the event loop: with 64 connections in a closed loop the "
+        "mean wait is about 64 / throughput, so p99 under 10 ms needs more than about 6,400 requests/s from one "
+        "process, and this run's machine gave 5,506 (its baselines were 20–45% slower than the previous run's: "
+        "FastAPI-validate 3,546 against 5,498/s, the raw producer 22,954 against 41,812/s). Per request the CPU is "
+        "uvicorn's HTTP handling (headers and body are two socket writes), validation (the hostile-input checks on "
+        "free-form properties are 1–2 µs of it) and the client's produce requests; event posts skip FastAPI's stack, "
+        "a declared body length is not counted again, one timer guards every acknowledgement wait, and returning "
+        "contacts need no database work. A second ingest process behind the load balancer halves the wait",
         ("ingest-single-ingest.svg",),
     ),
     "ingest-batch": Bottleneck(
-        "the ingest process's CPU: one-pass pydantic validation of the body (about 16% of the samples), the "
-        "client's produce requests (about 12%) and record writing. Records are written as bytes and appended "
-        "to the client's open batch per partition (shared across requests), and full garbage collections are "
-        "rare; at about 50k events/s it matches the raw producer",
+        "the ingest process's CPU: one-pass pydantic validation of the body, the client's produce requests and record "
+        "writing. Records are written as bytes and appended to the client's open batch per partition (shared across "
+        "requests). With batches of 1,000 ingest is ahead of the raw producer (1.19), with batches of 100 just behind "
+        "it (0.91): each request's own cost (HTTP, key check, answer) is shared by ten times fewer events. The "
+        "absolute rate follows the machine (the raw producer itself reached 22,954 events/s on this run against "
+        "41,812 on the previous one)",
         ("ingest-batch-ingest.svg", "ingest-batch-ingest-2.svg"),
     ),
     "scheduler-intake": Bottleneck(
@@ -43,7 +48,8 @@ BOTTLENECKS = {
     ),
     "scheduler-timers": Bottleneck(
         "the scheduler process's one core (0.8 of a core while draining, PostgreSQL 0.4–0.5 on the other): "
-        "per fire about 180–190 µs of the process's CPU and 95–110 µs of PostgreSQL's on this run's machine. "
+        "per fire about 0.43 ms of the process's CPU and 0.26 ms of PostgreSQL's on this run's machine (0.31 and "
+        "0.17 on the previous, faster one; the raw claim loop ran at about half its previous rate too). "
         "In the process's samples the engine's step and its records are about a fifth, the batch's reads by "
         "key (enrollments, contacts, history, sends) about a sixth, the analytics fold (consuming the three "
         "records each fire writes, in the same process) about a sixth, the batch's writes and commit a tenth, "
@@ -73,20 +79,17 @@ BOTTLENECKS = {
         ("scheduler-timers-drain.svg",),
     ),
     "sender": Bottleneck(
-        "the sender process's one core, and for rendering alone the core's speed. The inbox is a bare "
-        "aiosmtpd sink, so the raw loop, at about 0.5 ms of CPU per message, runs near the sink's pace while "
-        "the sender spends about 1.6 ms per message: the same SMTP client work as the raw loop (aiosmtplib's "
-        "line-ending and dot-stuffing regexes over the whole message and the socket write are a quarter of "
-        "the sender's samples), rendering and MIME, and the ledger statements, status publish and consumer "
-        "for each chunk. One process therefore reaches about 0.4 of a loop that only sends pre-rendered "
-        "bytes. Rendering alone measured 3,700–3,900 messages/s on this run's machine against 5,313 in the "
-        "previous published run, made on another machine of this kind: this one is slower per core (the "
-        "unchanged render code of the previous commit measured 4,000–4,085/s on it, three runs, and token "
-        "checks 200k/s against 240k/s), and a render is two Liquid passes over the body (the HTML and the "
-        "text version compiled from it) plus a signed token per link. What raises them: sender replicas (the "
-        "consumer group spreads partitions, each replica with its own connections), rendering off the event "
-        "loop's core, 8BITMIME bodies where the relay offers it (quoted-printable is about 0.1 ms of a "
-        "message) and a faster core",
+        "the sender process's one core, and for rendering alone the core's speed. The inbox is a bare aiosmtpd sink, "
+        "so the raw loop (0.9 ms of its client's CPU per message on this run's machine, slower per core than the "
+        "previous run's 0.7) runs near the sink's pace while the sender spends 2.9 ms per message: the same SMTP "
+        "client work (aiosmtplib still makes one line-ending and one dot-stuffing pass over each message; the pass it "
+        "made to measure SIZE is gone), rendering and MIME, and the ledger statements, status publish and consumer "
+        "for each batch (claimed in one statement). One process therefore reaches about 0.35–0.4 of a loop that only "
+        "sends pre-rendered bytes. A render whose text is derived from the HTML is one Liquid pass over subject, "
+        "preheader, HTML and text (313 µs of CPU against 402 µs for two passes, measured in alternating runs on one "
+        "machine), plus a signed token per link; what is left is mostly python-liquid's own cost per value. What "
+        "raises them: sender replicas (the consumer group spreads partitions, each with its own connections), "
+        "rendering off the event loop's core, and a faster core",
         ("sender-sender.svg",),
     ),
     "tracker": Bottleneck(
@@ -96,22 +99,21 @@ BOTTLENECKS = {
         "process, so even with none of it one process would stay under 20,000/s on this machine. The rest is "
         "uvicorn's request handling and its socket writes (every write wakes the load generator, which is "
         "dear on this VM; the bare app pays the same per write) and the Kafka client, about 5 µs per hit. "
-        "This run's machine is slower per core than the previous run's (token checks 200k/s against 240k/s) "
-        "while the bare endpoints, mostly C, ran as fast, which is why the ratios fell from 0.47 and 0.38. "
+        "The ratios move with the machine's speed per core (0.47 and 0.38, then 0.51 and 0.30, now 0.41 and "
+        "0.35 on unchanged tracker code), since the bare endpoints are mostly C and Dripline's code is Python. "
         "More tracker processes behind the load balancer raise both",
         ("tracker-tracker.svg",),
     ),
     "e2e": Bottleneck(
-        "at 1,000/s the machine's CPU: a sign-up costs about 3.2 ms of CPU summed over every program "
-        "(PostgreSQL, scheduler, sender, ingest, the inbox, the broker and the load generator), so 1,000/s "
-        "needs more than three cores and these two deliver about 600 emails/s while the backlog grows. Ingest "
-        "keeps up with the offered rate (957–998 answers/s across runs), its answer time rising with the "
-        "machine's load since every program shares the two cores. With nothing queued (the 50/s row) a "
-        "sign-up reaches SMTP in about 30–35 ms: a few ms in ingest, then the scheduler hop and the sender "
-        "hop, each including the embedded broker's fetch wait (it holds a fetch for the whole "
-        "DRIPLINE_KAFKA_FETCH_MAX_WAIT_MS, 20 ms, even when records arrive; Apache Kafka answers at once). At "
-        "200/s the per-sign-up CPU is still high (work is batched less), so both cores are nearly busy and "
-        "records queue briefly",
+        "at 1,000/s the machine's CPU: both cores are busy (PostgreSQL 0.4, scheduler 0.4, sender 0.3, ingest 0.3, "
+        "the broker 0.2, the inbox 0.2) and about 250 emails/s get through while the backlog grows, so the CPU of "
+        "Dripline's programs in the run, 6.1 ms per email delivered, counts work for sign-ups still queued too; at "
+        "200/s, which mostly keeps up, it is 8.8 ms, and at 50/s 31.6 ms, where idle polling (fetch waits, "
+        "heartbeats, timer polls) is most of it. 1.5 ms per sign-up would need every program's cost per record halved "
+        "and the polling shared by more records. With nothing queued (the 50/s row) a sign-up reaches SMTP in about "
+        "100 ms on this run's machine: a few ms in ingest, then the scheduler hop and the sender hop, each including "
+        "the embedded broker's fetch wait (it holds a fetch for the whole DRIPLINE_KAFKA_FETCH_MAX_WAIT_MS, 20 ms, "
+        "even when records arrive; Apache Kafka answers at once)",
         ("e2e-scheduler.svg", "e2e-ingest.svg", "e2e-sender.svg"),
     ),
 }

@@ -92,21 +92,21 @@ async def test_erasure_leaves_no_personal_data_in_any_table_and_blocks_reimport(
 
 
 async def _tables_mentioning(stack: RealStack, needle: str) -> list[str]:
-    """Every table with a text-like column containing `needle` (case-insensitive)."""
+    """Every table with a text-like column containing `needle` (case-insensitive): one scan per table."""
     connection = await asyncpg.connect(stack.database_url)
     try:
         columns = await connection.fetch(
             "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public' "
             "AND data_type IN ('text', 'character varying', 'jsonb', 'json')"
         )
-        found = set()
+        by_table: dict[str, list[str]] = {}
         for row in columns:
-            hit = await connection.fetchval(
-                f'SELECT 1 FROM "{row["table_name"]}" WHERE "{row["column_name"]}"::text ILIKE $1 LIMIT 1',
-                f"%{needle}%",
-            )
-            if hit:
-                found.add(row["table_name"])
-        return sorted(found)
+            by_table.setdefault(row["table_name"], []).append(row["column_name"])
+        found = []
+        for table, names in sorted(by_table.items()):
+            anywhere = " OR ".join(f'"{name}"::text ILIKE $1' for name in names)
+            if await connection.fetchval(f'SELECT 1 FROM "{table}" WHERE {anywhere} LIMIT 1', f"%{needle}%"):
+                found.append(table)
+        return found
     finally:
         await connection.close()
