@@ -128,16 +128,16 @@ class BodyLimit:
             return
         scope[_LIMITED] = self.max_bytes
         declared: int | None = None
+        streamed = False
         for name, value in scope["headers"]:
             if name == b"content-length" and value.isdigit():
                 declared = int(value)
             elif name == b"transfer-encoding":
-                declared = None
-                break
-        if declared is not None:
-            if declared > self.max_bytes:
-                await self._refuse(scope, receive, send)
-                return
+                streamed = True
+        if declared is not None and declared > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        if declared is not None and not streamed:
             # The server reads no more than Content-Length announces: nothing to count (and no wrappers
             # around every receive and send of the busiest routes).
             await self.app(scope, receive, send)

@@ -35,7 +35,6 @@ from shared.kafka.producer import OutgoingRecord, Producer
 from shared.settings import CommonSettings
 from shared.tokens import key_ring_from_setting
 
-# (workspace, contact, hash of what was said about them): marks a profile as already on the broker.
 Identifiers = list[tuple[IdentifierKind, str]]
 
 
