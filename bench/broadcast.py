@@ -10,6 +10,7 @@ written with its outbox record) are timed while a sender process delivers them t
 from __future__ import annotations
 
 import asyncio
+import os
 import resource
 import time
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ import asyncpg
 from bench.baselines import raw_smtp
 from bench.harness import CpuShare, Figure, Latency, StageResult, Target
 from bench.inbox import InboxProcess
-from bench.processes import ServiceProcess
+from bench.processes import Profiler, ServiceProcess
 from bench.scaleout import POSTGRES
 from bench.sender import pre_rendered, sender_settings
 from bench.sizes import BenchContext
@@ -34,6 +35,7 @@ from services.scheduler.usecases.broadcasts import BroadcastSending
 from services.sender.adapters.templates import TemplateStore
 from shared.kafka.producer import Producer
 from shared.outbox import OutboxRelay
+from shared.serve import tune_garbage_collector
 from shared.settings import CommonSettings, SchedulerSettings
 
 TEMPLATE = """\
@@ -111,6 +113,9 @@ async def run(ctx: BenchContext) -> StageResult:
     units = Units(pool, FlowCatalog(), on_records=relay.notify)
     sending = BroadcastSending(units, settings)
     relaying = asyncio.create_task(relay.run())
+    # The use case runs here, so `bench.profile broadcast` records this process (not the sender and inbox
+    # it starts: they are recorded on their own) beside the sender.
+    spy = Profiler.attach("use-case", os.getpid(), subprocesses=False)
     try:
         ctx.progress.step(f"seeding {count:,} contacts in a segment")
         await _seed(pool, run_id, count)
@@ -125,6 +130,7 @@ async def run(ctx: BenchContext) -> StageResult:
         async with pool.acquire() as connection:
             await change_state(connection, WORKSPACE, run_id, "schedule", datetime.now(UTC))
         ctx.progress.done()
+        tune_garbage_collector()  # as in the scheduler process, where the use case runs in production
         async with InboxProcess().running() as inbox:
             env = ctx.stack.service_env(**sender_settings(ctx, inbox.port))
             with ServiceProcess.module("sender", "services.sender", env) as server:
@@ -161,6 +167,7 @@ async def run(ctx: BenchContext) -> StageResult:
             await _raw_baseline(ctx, result, inbox, run_id)
             ctx.progress.done()
     finally:
+        Profiler.detach(spy)
         relay.finish()
         await relaying
         await producer.stop()

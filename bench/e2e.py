@@ -82,8 +82,15 @@ class Offered:
         return max(arrived) - min(self.posted.values()) if arrived else 0.0
 
 
+# How many load runs' time the backlog of an overloaded run may take to drain (1,000/s on two cores:
+# about four times the 20 s of offering).
+_DRAIN_LOAD_TIMES = 6
+
+
 async def _offer(ctx: BenchContext, ingest: ServiceProcess, inbox: InboxProcess, rate: float, run_id: str) -> Offered:
-    """Sign-ups at a steady `rate` for the stage's duration, until their emails arrived (or time ran out)."""
+    """Sign-ups at a steady `rate` for the stage's duration, until their emails arrived (or time ran out).
+
+    Waiting for the backlog to drain makes the run's CPU the whole cost of its sign-ups, none left queued."""
     total = int(rate * ctx.sizes.e2e_seconds)
     spec = LoadSpec.build(
         ingest.port,
@@ -98,7 +105,7 @@ async def _offer(ctx: BenchContext, ingest: ServiceProcess, inbox: InboxProcess,
     )  # fmt: skip
     inbox.accepted.clear()
     load = await run_load(spec)
-    await inbox.wait_for(load.ok, ctx.sizes.load_seconds)
+    await inbox.wait_for(load.ok, ctx.sizes.load_seconds * _DRAIN_LOAD_TIMES)
     posted = {f"e2e{n}.{run_id}@example.com": at for n, at in enumerate(load.sends)}
     return Offered(load, posted, list(inbox.accepted))
 

@@ -34,7 +34,8 @@ class Profiler:
     format = "flamegraph"  # or "raw": collapsed stacks, for `bench.profile --top`
 
     @classmethod
-    def attach(cls, name: str, pid: int) -> subprocess.Popen[bytes] | None:
+    def attach(cls, name: str, pid: int, *, subprocesses: bool = True) -> subprocess.Popen[bytes] | None:
+        """Record `pid` (and, with `subprocesses`, its children) until `detach`."""
         if cls.directory is None:
             return None
         stem = f"{cls.label}-{name}" if cls.label else name
@@ -43,7 +44,8 @@ class Profiler:
         n = 2
         while out.exists():
             out, n = cls.directory / f"{stem}-{n}{suffix}", n + 1
-        command = [_py_spy(), "record", "--pid", str(pid), "--rate", "50", "--nonblocking", "--subprocesses"]
+        command = [_py_spy(), "record", "--pid", str(pid), "--rate", "50", "--nonblocking"]
+        command += ["--subprocesses"] if subprocesses else []
         command += ["--format", cls.format]
         return subprocess.Popen([*command, "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
