@@ -49,10 +49,25 @@ def _number(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
 
 
+def _judged(value: float, goal: float, higher_is_better: bool, met: bool | None) -> str:
+    """The value as `_number` writes it, with more decimals where rounding would show a miss as a hit
+    (0.6966 against ≥ 0.7 reads 0.697, not 0.70)."""
+    text = _number(value)
+    for decimals in (3, 4):
+        shown = float(text.replace(",", ""))
+        if met is None or (shown >= goal if higher_is_better else shown < goal) == met:
+            break
+        text = f"{value:,.{decimals}f}"
+    return text
+
+
 def _target(target: dict[str, Any]) -> str:
     mark = {True: "✅", False: "❌", None: "–"}[target["met"]]
     sign = "≥" if target["higher_is_better"] else "<"
-    value = "n/a" if target["value"] is None else _number(target["value"])
+    value = target["value"]
+    if value is not None:
+        value = _judged(value, target["goal"], target["higher_is_better"], target["met"])
+    value = "n/a" if value is None else value
     return f"{mark} {target['label']} {sign} {target['goal']:,g}{target['unit'] and ' ' + target['unit']}: {value}"
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bench.harness import Figure, Latency, StageResult, Target, _who, percentile
-from bench.report import BEGIN, END, markdown, scale_out_table, write_reports
+from bench.report import BEGIN, END, _target, markdown, scale_out_table, write_reports
 from bench.runner import STAGE_NAMES, machine, run_stages
 from bench.scaleout import SENDER, TIMERS, cpu_key
 from bench.sizes import TINY
@@ -33,6 +33,22 @@ def test_a_target_knows_which_way_is_better() -> None:
     assert Target("ratio", 0.8, 0.75).met is True
     assert Target("p99", 25.0, 20.0, higher_is_better=False).met is False
     assert Target("ratio", None, 0.75).met is None
+
+
+@pytest.mark.parametrize(
+    ("target", "shown"),
+    [
+        (Target("delivery / raw SMTP", 0.6966, 0.7), "❌ delivery / raw SMTP ≥ 0.7: 0.697"),
+        (Target("delivery / raw SMTP", 0.6999, 0.7), "❌ delivery / raw SMTP ≥ 0.7: 0.6999"),
+        (Target("ratio", 0.704, 0.7), "✅ ratio ≥ 0.7: 0.70"),
+        (Target("p99", 9.996, 10.0, higher_is_better=False, unit="ms"), "✅ p99 < 10 ms: 9.996"),
+        (Target("p99", 19.9, 10.0, higher_is_better=False, unit="ms"), "❌ p99 < 10 ms: 19.90"),
+        (Target("rate", 19_999.7, 20_000, unit="fires/s"), "❌ rate ≥ 20,000 fires/s: 19,999.700"),
+        (Target("rate", None, 20_000), "– rate ≥ 20,000: n/a"),
+    ],
+)
+def test_a_missed_target_is_never_rounded_up_to_its_goal(target: Target, shown: str) -> None:
+    assert _target(target.as_json()) == shown
 
 
 def test_reports_keep_stages_not_run_and_regenerate_the_readme_section(tmp_path: Path) -> None:
