@@ -6,6 +6,7 @@ measured something or said why it could not.
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 from datetime import UTC, datetime
@@ -177,9 +178,12 @@ def test_the_scale_out_table_is_left_out_when_only_one_process_ran() -> None:
 @pytest.mark.stack
 @pytest.mark.timeout(240)
 async def test_every_stage_runs_once_at_a_tiny_size() -> None:
+    collector = gc.get_threshold(), gc.get_freeze_count()
     results = await run_stages(STAGE_NAMES, TINY, show_progress=False)
 
     assert [result.name for result in results] == STAGE_NAMES
+    # The broadcast stage runs the use case with the scheduler's collector settings: undone for the suite.
+    assert (gc.get_threshold(), gc.get_freeze_count()) == collector
     for result in results:
         assert not (result.not_measured or "").startswith("failed"), result.not_measured
         assert result.figures or result.not_measured, result.name

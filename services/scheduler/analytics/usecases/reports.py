@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -49,11 +51,23 @@ def _revenue(rows: list[dict[str, Any]]) -> dict[str, list[Revenue]]:
     return found
 
 
+@asynccontextmanager
+async def _snapshot(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """One connection reading one snapshot: a report's parts (totals, steps, revenue) add up even while
+    the fold commits between its queries."""
+    async with pool.acquire() as connection, connection.transaction(isolation="repeatable_read", readonly=True):
+        yield connection
+
+
 async def current_flow(pool: asyncpg.Pool, workspace_id: str, flow_id: str) -> Flow | None:
-    catalog = FlowCatalog()
     async with pool.acquire() as connection:
-        head = await catalog.head(connection, workspace_id, flow_id)
-        return None if head is None else await catalog.flow(connection, workspace_id, flow_id, head.current_version)
+        return await _flow_on(connection, workspace_id, flow_id)
+
+
+async def _flow_on(connection: asyncpg.Connection, workspace_id: str, flow_id: str) -> Flow | None:
+    catalog = FlowCatalog()
+    head = await catalog.head(connection, workspace_id, flow_id)
+    return None if head is None else await catalog.flow(connection, workspace_id, flow_id, head.current_version)
 
 
 def _summary(flow_id: str, counts: Counts, revenue: list[Revenue]) -> FlowSummary:
@@ -65,8 +79,9 @@ def _summary(flow_id: str, counts: Counts, revenue: list[Revenue]) -> FlowSummar
 
 
 async def flows_report(pool: asyncpg.Pool, workspace_id: str) -> list[FlowSummary]:
-    revenue = _revenue(await queries.revenue(pool, workspace_id, None, "flow_id"))
-    rows = await queries.totals_by_flow(pool, workspace_id)
+    async with _snapshot(pool) as db:
+        revenue = _revenue(await queries.revenue(db, workspace_id, None, "flow_id"))
+        rows = await queries.totals_by_flow(db, workspace_id)
     return [_summary(row["flow_id"], _counts(row), revenue.get(row["flow_id"], [])) for row in rows]
 
 
@@ -78,17 +93,22 @@ def _day(row: dict[str, Any]) -> DayRow:
 
 
 async def flow_report(pool: asyncpg.Pool, workspace_id: str, flow_id: str) -> FlowReport | None:
-    steps = {row["step_id"]: _counts(row) for row in await queries.totals_by_step(pool, workspace_id, flow_id)}
+    async with _snapshot(pool) as db:
+        return await _flow_report(db, workspace_id, flow_id)
+
+
+async def _flow_report(db: asyncpg.Connection, workspace_id: str, flow_id: str) -> FlowReport | None:
+    steps = {row["step_id"]: _counts(row) for row in await queries.totals_by_step(db, workspace_id, flow_id)}
     if not steps:
         return None
-    flow = await current_flow(pool, workspace_id, flow_id)
+    flow = await _flow_on(db, workspace_id, flow_id)
     order = [step.id for step in flow.steps] if flow else []
     order += sorted(s for s in steps if s and s not in order)
     total = Counts()
     for counts in steps.values():
         total = Counts.model_validate({k: getattr(total, k) + getattr(counts, k) for k in Counts.model_fields})
-    revenue = _revenue(await queries.revenue(pool, workspace_id, flow_id, "step_id"))
-    flow_revenue = _revenue(await queries.revenue(pool, workspace_id, flow_id, "flow_id")).get(flow_id, [])
+    revenue = _revenue(await queries.revenue(db, workspace_id, flow_id, "step_id"))
+    flow_revenue = _revenue(await queries.revenue(db, workspace_id, flow_id, "flow_id")).get(flow_id, [])
     return FlowReport(
         flow_id=flow_id,
         summary=_summary(flow_id, total, flow_revenue),
@@ -97,8 +117,8 @@ async def flow_report(pool: asyncpg.Pool, workspace_id: str, flow_id: str) -> Fl
             for s in order
             if (c := steps.get(s, Counts()))
         ],
-        days=[_day(row) for row in await queries.days(pool, workspace_id, flow_id)],
-        links=[LinkRow(**row) for row in await queries.links(pool, workspace_id, flow_id)],
+        days=[_day(row) for row in await queries.days(db, workspace_id, flow_id)],
+        links=[LinkRow(**row) for row in await queries.links(db, workspace_id, flow_id)],
     )
 
 
@@ -116,11 +136,16 @@ async def ab_report(
     metric: Metric = "opened",
     confidence: float = 0.95,
 ) -> AbReport:
-    split = _split(await current_flow(pool, workspace_id, flow_id), split_step)
+    async with _snapshot(pool) as db:
+        flow = await _flow_on(db, workspace_id, flow_id)
+        variant_rows = await queries.totals_by_variant(db, workspace_id, flow_id)
+        revenue = _revenue(await queries.revenue(db, workspace_id, flow_id, "variant"))
+        winners = await queries.winners(db, workspace_id, flow_id)
+    split = _split(flow, split_step)
     split_id = split.id if split else split_step
     per_variant: dict[str, Counts] = defaultdict(Counts)
     entered: dict[str, int] = defaultdict(int)
-    for row in await queries.totals_by_variant(pool, workspace_id, flow_id):
+    for row in variant_rows:
         counts = _counts(row)
         current = per_variant[row["variant"]]
         per_variant[row["variant"]] = Counts.model_validate(
@@ -137,8 +162,7 @@ async def ab_report(
         else:
             arms.append(Arm(name, counts.delivered, getattr(counts, metric)))
     result = compare(arms, metric, confidence)
-    revenue = _revenue(await queries.revenue(pool, workspace_id, flow_id, "variant"))
-    declared = [w for w in await queries.winners(pool, workspace_id, flow_id) if w["step_id"] == split_id]
+    declared = [w for w in winners if w["step_id"] == split_id]
     return AbReport(
         flow_id=flow_id, split_step=split_id, metric=metric, confidence=confidence, test=result.test,
         p_value=result.p_value, significant=result.significant, better=result.better,
