@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, TypeAlias
 
@@ -11,6 +13,14 @@ from services.scheduler.analytics.adapters.tables import DAILY_COUNTERS
 
 Db: TypeAlias = "asyncpg.Pool | asyncpg.Connection"
 _SUMS = ", ".join(f"sum({c})::bigint AS {c}" for c in DAILY_COUNTERS)
+
+
+@asynccontextmanager
+async def snapshot(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """One connection reading one snapshot: a report's parts (totals, steps, revenue) add up even while
+    the fold commits between its queries."""
+    async with pool.acquire() as connection, connection.transaction(isolation="repeatable_read", readonly=True):
+        yield connection
 
 
 async def _rows(db: Db, sql: str, *args: Any) -> list[dict[str, Any]]:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -51,14 +49,6 @@ def _revenue(rows: list[dict[str, Any]]) -> dict[str, list[Revenue]]:
     return found
 
 
-@asynccontextmanager
-async def _snapshot(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
-    """One connection reading one snapshot: a report's parts (totals, steps, revenue) add up even while
-    the fold commits between its queries."""
-    async with pool.acquire() as connection, connection.transaction(isolation="repeatable_read", readonly=True):
-        yield connection
-
-
 async def current_flow(pool: asyncpg.Pool, workspace_id: str, flow_id: str) -> Flow | None:
     async with pool.acquire() as connection:
         return await _flow_on(connection, workspace_id, flow_id)
@@ -79,7 +69,7 @@ def _summary(flow_id: str, counts: Counts, revenue: list[Revenue]) -> FlowSummar
 
 
 async def flows_report(pool: asyncpg.Pool, workspace_id: str) -> list[FlowSummary]:
-    async with _snapshot(pool) as db:
+    async with queries.snapshot(pool) as db:
         revenue = _revenue(await queries.revenue(db, workspace_id, None, "flow_id"))
         rows = await queries.totals_by_flow(db, workspace_id)
     return [_summary(row["flow_id"], _counts(row), revenue.get(row["flow_id"], [])) for row in rows]
@@ -93,7 +83,7 @@ def _day(row: dict[str, Any]) -> DayRow:
 
 
 async def flow_report(pool: asyncpg.Pool, workspace_id: str, flow_id: str) -> FlowReport | None:
-    async with _snapshot(pool) as db:
+    async with queries.snapshot(pool) as db:
         return await _flow_report(db, workspace_id, flow_id)
 
 
@@ -136,7 +126,7 @@ async def ab_report(
     metric: Metric = "opened",
     confidence: float = 0.95,
 ) -> AbReport:
-    async with _snapshot(pool) as db:
+    async with queries.snapshot(pool) as db:
         flow = await _flow_on(db, workspace_id, flow_id)
         variant_rows = await queries.totals_by_variant(db, workspace_id, flow_id)
         revenue = _revenue(await queries.revenue(db, workspace_id, flow_id, "variant"))
