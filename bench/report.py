@@ -65,10 +65,8 @@ def _target(target: dict[str, Any]) -> str:
     mark = {True: "✅", False: "❌", None: "–"}[target["met"]]
     sign = "≥" if target["higher_is_better"] else "<"
     value = target["value"]
-    if value is not None:
-        value = _judged(value, target["goal"], target["higher_is_better"], target["met"])
-    value = "n/a" if value is None else value
-    return f"{mark} {target['label']} {sign} {target['goal']:,g}{target['unit'] and ' ' + target['unit']}: {value}"
+    shown = "n/a" if value is None else _judged(value, target["goal"], target["higher_is_better"], target["met"])
+    return f"{mark} {target['label']} {sign} {target['goal']:,g}{target['unit'] and ' ' + target['unit']}: {shown}"
 
 
 def _figure(stage: dict[str, Any], name: str | None) -> dict[str, Any] | None:
