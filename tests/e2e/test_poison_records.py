@@ -185,7 +185,7 @@ async def aftermath(stack: RealStack) -> AsyncIterator[Aftermath]:
             for topic in topics:
                 await moved_past(system.stack, group, topic, await positions(system.stack, topic))
         found = await read_topic(
-            system.stack, DEAD_LETTERS, count=1, where=lambda r: str(r["__key__"]).startswith("poison."), settle=1.0
+            system.stack, DEAD_LETTERS, count=1, where=lambda r: str(r["__key__"]).startswith("poison."), to_end=True
         )
         letters = {(str(r["__key__"]), r["__headers__"]["source-group"]): r for r in found}
         assert len(letters) == len(found), "a record was dead-lettered twice by one group"

@@ -26,8 +26,11 @@ async def read_topic(
     where: Callable[[RecordDict], bool] = lambda record: True,
     timeout: float = 15.0,
     settle: float = 0.0,
+    to_end: bool = False,
 ) -> list[RecordDict]:
-    """Records matching `where`, once `count` of them arrived (then `settle` seconds more to catch extras)."""
+    """Records matching `where`, once `count` of them arrived (then `settle` seconds more to catch extras);
+    with `to_end`, every record the topic held when the read began (a long topic on a busy machine can take
+    longer than any settle)."""
     name = topic.full_name(stack.topic_prefix)
     consumer = AIOKafkaConsumer(bootstrap_servers=stack.bootstrap, enable_auto_commit=False)
     await consumer.start()
@@ -39,6 +42,7 @@ async def read_topic(
         assignment = [TopicPartition(name, partition) for partition in partitions]
         consumer.assign(assignment)
         await consumer.seek_to_beginning(*assignment)
+        ends = await consumer.end_offsets(assignment) if to_end else {}
         found: list[RecordDict] = []
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -52,6 +56,8 @@ async def read_topic(
                     value["__headers__"] = {k: v.decode() for k, v in record.headers}
                     if where(value):
                         found.append(value)
+            if ends and [p for p, end in ends.items() if await consumer.position(p) < end]:
+                continue
             if len(found) >= count and settle_until is None:
                 if settle <= 0:
                     break
