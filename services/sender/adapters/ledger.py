@@ -135,10 +135,17 @@ class SendLedger:
         return {row["message_id"]: row["attempts"] for row in rows}
 
     async def renew(self, message_ids: list[str]) -> int:
-        """Still being worked on: keep the stale-send rule off these (returns how many are in flight)."""
+        """Still being worked on: keep the stale-send rule off these (returns how many were touched).
+
+        A row another statement is writing is skipped, not waited for: that statement is this sender
+        starting or finishing the attempt, which touches the row itself. Waiting could deadlock with
+        it (both lock many rows, in no common order), and the time lost to detecting that can be longer
+        than the stale-send time, which would send the message twice."""
         result = await self._pool.execute(
-            "UPDATE send_ledger SET updated_at = now() "
-            "WHERE message_id = ANY($1::text[]) AND state IN ('claimed', 'sending')",
+            "UPDATE send_ledger SET updated_at = now() WHERE message_id IN ("
+            " SELECT message_id FROM send_ledger"
+            " WHERE message_id = ANY($1::text[]) AND state IN ('claimed', 'sending')"
+            " FOR UPDATE SKIP LOCKED)",
             message_ids,
         )
         return int(result.split()[-1])
@@ -172,17 +179,22 @@ class SendLedger:
             for s in settled
         ]
 
-    async def take_due(self, *, limit: int, stale_after: timedelta) -> list[LedgerEntry]:
-        """Deferred messages whose time has come, and those a dead sender left behind; claimed for this caller."""
+    async def take_due(self, *, limit: int, stale_after: timedelta, held: list[str] | None = None) -> list[LedgerEntry]:
+        """Deferred messages whose time has come, and those a dead sender left behind; claimed for this caller.
+
+        `held` are the messages the caller is still working on: however late their lease, they are not
+        abandoned, so they are never taken back by their own process."""
         rows = await self._pool.fetch(
             "UPDATE send_ledger SET state = 'claimed', updated_at = now() WHERE message_id IN ("
             " SELECT message_id FROM send_ledger"
-            " WHERE (state = 'deferred' AND next_attempt_at <= now())"
-            "    OR (state IN ('claimed', 'sending') AND updated_at < now() - $2::interval)"
+            " WHERE ((state = 'deferred' AND next_attempt_at <= now())"
+            "    OR (state IN ('claimed', 'sending') AND updated_at < now() - $2::interval))"
+            "   AND NOT (message_id = ANY($3::text[]))"
             " ORDER BY updated_at LIMIT $1 FOR UPDATE SKIP LOCKED)"
             f" RETURNING {_COLUMNS}",
             limit,
             stale_after,
+            held or [],
         )
         return await self._without_unreadable(rows)
 

@@ -36,9 +36,12 @@ class RetryLoop:
         """One round: attempt what is due (as one batch), then report leftover outcomes.
 
         A database error leaves the taken messages claimed; the stale-send rule takes them back."""
-        due = await self._dispatcher.ledger.take_due(limit=self._batch, stale_after=self._stale_after)
-        await self._dispatcher.attempt_all(due)
-        await self._dispatcher.reporter.report_leftovers()
+        dispatcher = self._dispatcher
+        due = await dispatcher.ledger.take_due(
+            limit=self._batch, stale_after=self._stale_after, held=dispatcher.leases.held
+        )
+        await dispatcher.attempt_all(due)
+        await dispatcher.reporter.report_leftovers()
         return len(due)
 
     def stop(self) -> None:

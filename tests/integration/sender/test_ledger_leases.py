@@ -1,0 +1,72 @@
+"""The ledger's lease statements against a real PostgreSQL: a renewal never waits on a row another
+statement holds (a wait could deadlock, and outlast the stale-send time), and the retry loop never
+takes back a message its own process still holds."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+
+from services.sender.adapters.ledger import SendLedger
+from shared.contract.internal import MessageRequested
+
+pytestmark = pytest.mark.stack
+
+_ROW = """
+INSERT INTO send_ledger (message_id, workspace_id, contact_id, channel, category, template_id, state, request,
+                         updated_at)
+VALUES ($1, 'ws-leases', 'c-1', 'email', 'marketing', 't-1', 'sending', $2::jsonb, now() - interval '10 seconds')
+"""
+
+
+async def _updated_at(pool: asyncpg.Pool, message_id: str) -> float:
+    age: float = await pool.fetchval(
+        "SELECT extract(epoch FROM clock_timestamp() - updated_at) FROM send_ledger WHERE message_id = $1", message_id
+    )
+    return age
+
+
+async def test_a_renewal_skips_a_row_being_written_instead_of_waiting_for_it(pool: asyncpg.Pool) -> None:
+    busy, free = f"m-busy-{uuid.uuid4().hex[:8]}", f"m-free-{uuid.uuid4().hex[:8]}"
+    for message_id in (busy, free):
+        await pool.execute(_ROW, message_id, "{}")
+    try:
+        async with pool.acquire() as writer, writer.transaction():
+            # Another statement (this sender finishing the attempt) holds the row's lock.
+            await writer.execute("SELECT 1 FROM send_ledger WHERE message_id = $1 FOR UPDATE", busy)
+            touched = await asyncio.wait_for(SendLedger(pool).renew([busy, free]), timeout=5)
+            assert touched == 1
+            assert await _updated_at(pool, free) < 5
+            assert await _updated_at(pool, busy) >= 10
+    finally:
+        await pool.execute("DELETE FROM send_ledger WHERE message_id = ANY($1::text[])", [busy, free])
+
+
+def _request(message_id: str) -> str:
+    now = datetime.now(UTC)
+    return MessageRequested(
+        event_id=message_id, workspace_id="ws-leases", contact_id="c-1", occurred_at=now, received_at=now,
+        channel="email", template_id="t-1",
+    ).model_dump_json()  # fmt: skip
+
+
+async def test_the_retry_loop_leaves_a_stale_message_its_own_process_still_holds(pool: asyncpg.Pool) -> None:
+    held, abandoned = f"m-held-{uuid.uuid4().hex[:8]}", f"m-gone-{uuid.uuid4().hex[:8]}"
+    async with pool.acquire() as connection:
+        transaction = connection.transaction()
+        await transaction.start()
+        try:  # rolled back: rows other tests left stale stay as they were
+            for message_id in (held, abandoned):
+                await connection.execute(_ROW, message_id, _request(message_id))
+            ledger = SendLedger(connection)  # type: ignore[arg-type]  # a connection runs the same statements
+            taken = await ledger.take_due(limit=10_000, stale_after=timedelta(seconds=1), held=[held])
+            taken_ids = {entry.message_id for entry in taken}
+            assert abandoned in taken_ids and held not in taken_ids
+            state = await connection.fetchval("SELECT state FROM send_ledger WHERE message_id = $1", held)
+            assert state == "sending"
+        finally:
+            await transaction.rollback()
