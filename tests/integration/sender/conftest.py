@@ -200,7 +200,9 @@ async def running_sender(
         await smtp.wait_closed()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def sender(stack: RealStack, api_key: tuple[str, str]) -> AsyncIterator[Sender]:
+    """One sender for this package's tests, stopped after them: its retry loop takes back any message on the
+    shared ledger left stale for its 1 s, so running on beside later tests' own senders it could send theirs."""
     async with running_sender(stack, api_key[1]) as running:
         yield running

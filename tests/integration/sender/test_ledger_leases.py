@@ -19,11 +19,12 @@ pytestmark = pytest.mark.stack
 _ROW = """
 INSERT INTO send_ledger (message_id, workspace_id, contact_id, channel, category, template_id, state, request,
                          updated_at)
-VALUES ($1, 'ws-leases', 'c-1', 'email', 'marketing', 't-1', 'sending', $2::jsonb, now() - interval '10 seconds')
+VALUES ($1, 'ws-leases', 'c-1', 'email', 'marketing', 't-1', 'sending', $2::jsonb, now() + $3::interval)
 """
 
 
-async def _updated_at(pool: asyncpg.Pool, message_id: str) -> float:
+async def _age(pool: asyncpg.Pool, message_id: str) -> float:
+    """Seconds since the row was last touched (negative: dated ahead)."""
     age: float = await pool.fetchval(
         "SELECT extract(epoch FROM clock_timestamp() - updated_at) FROM send_ledger WHERE message_id = $1", message_id
     )
@@ -33,15 +34,17 @@ async def _updated_at(pool: asyncpg.Pool, message_id: str) -> float:
 async def test_a_renewal_skips_a_row_being_written_instead_of_waiting_for_it(pool: asyncpg.Pool) -> None:
     busy, free = f"m-busy-{uuid.uuid4().hex[:8]}", f"m-free-{uuid.uuid4().hex[:8]}"
     for message_id in (busy, free):
-        await pool.execute(_ROW, message_id, "{}")
+        # Dated an hour ahead: no sender's retry loop on the stack takes these as stale, and a touch shows
+        # as the date coming back to now.
+        await pool.execute(_ROW, message_id, "{}", timedelta(hours=1))
     try:
         async with pool.acquire() as writer, writer.transaction():
             # Another statement (this sender finishing the attempt) holds the row's lock.
             await writer.execute("SELECT 1 FROM send_ledger WHERE message_id = $1 FOR UPDATE", busy)
             touched = await asyncio.wait_for(SendLedger(pool).renew([busy, free]), timeout=5)
             assert touched == 1
-            assert await _updated_at(pool, free) < 5
-            assert await _updated_at(pool, busy) >= 10
+            assert 0 <= await _age(pool, free) < 5
+            assert await _age(pool, busy) < -3000
     finally:
         await pool.execute("DELETE FROM send_ledger WHERE message_id = ANY($1::text[])", [busy, free])
 
@@ -61,7 +64,7 @@ async def test_the_retry_loop_leaves_a_stale_message_its_own_process_still_holds
         await transaction.start()
         try:  # rolled back: rows other tests left stale stay as they were
             for message_id in (held, abandoned):
-                await connection.execute(_ROW, message_id, _request(message_id))
+                await connection.execute(_ROW, message_id, _request(message_id), timedelta(seconds=-10))
             ledger = SendLedger(connection)  # type: ignore[arg-type]  # a connection runs the same statements
             taken = await ledger.take_due(limit=10_000, stale_after=timedelta(seconds=1), held=[held])
             taken_ids = {entry.message_id for entry in taken}
