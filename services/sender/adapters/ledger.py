@@ -96,6 +96,21 @@ RETURNING l.message_id, l.attempts, l.updated_at
 """
 
 
+_MARK_REPORTED = """
+UPDATE send_ledger l SET reported = true
+FROM unnest($1::text[], $2::text[], $3::int[]) AS u(message_id, state, attempts)
+WHERE l.message_id = u.message_id AND l.state = u.state AND l.attempts = u.attempts
+"""
+
+_MARK_REPORTED_UNLESS_BUSY = """
+UPDATE send_ledger SET reported = true WHERE message_id IN (
+  SELECT l.message_id FROM send_ledger l
+  JOIN unnest($1::text[], $2::text[], $3::int[]) AS u(message_id, state, attempts)
+    ON l.message_id = u.message_id AND l.state = u.state AND l.attempts = u.attempts
+  FOR UPDATE OF l SKIP LOCKED)
+"""
+
+
 class SendLedger:
     """Every write takes many messages in one statement: one commit per step, not per message."""
 
@@ -225,12 +240,15 @@ class SendLedger:
             log.warning("ledger.unreadable_requests", count=len(unreadable), message_ids=unreadable[:5])
         return entries
 
-    async def mark_reported(self, entries: list[LedgerEntry]) -> None:
-        """Only the state that was reported: a newer outcome still needs its own record."""
+    async def mark_reported(self, entries: list[LedgerEntry], *, skip_busy: bool = False) -> None:
+        """Only the state that was reported: a newer outcome still needs its own record.
+
+        `skip_busy` (for outcomes another sender may be working on again) skips a row another statement
+        is writing instead of waiting for it: a wait could deadlock with that sender finishing an
+        attempt, and a finish lost to that is a message sent twice. A skipped row stays unreported, and
+        its record goes again with the same id (dropped as a repeat) from the retry loop."""
         await self._pool.execute(
-            "UPDATE send_ledger l SET reported = true "
-            "FROM unnest($1::text[], $2::text[], $3::int[]) AS u(message_id, state, attempts) "
-            "WHERE l.message_id = u.message_id AND l.state = u.state AND l.attempts = u.attempts",
+            _MARK_REPORTED_UNLESS_BUSY if skip_busy else _MARK_REPORTED,
             [entry.message_id for entry in entries],
             [entry.state for entry in entries],
             [entry.attempts for entry in entries],

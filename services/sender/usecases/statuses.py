@@ -53,8 +53,11 @@ class StatusReporter:
     def __init__(self, ledger: SendLedger, producer: Producer) -> None:
         self._ledger, self.producer = ledger, producer
 
-    async def report(self, entries: list[LedgerEntry]) -> None:
-        """Publish, then mark reported; when the broker is away, the retry loop publishes them later."""
+    async def report(self, entries: list[LedgerEntry], *, leftovers: bool = False) -> None:
+        """Publish, then mark reported; when the broker is away, the retry loop publishes them later.
+
+        `leftovers` are rows this call did not just finish: another sender may be at them again, so
+        marking them skips rows it is writing (`SendLedger.mark_reported`)."""
         if not entries:
             return
         now = datetime.now(UTC)
@@ -63,7 +66,7 @@ class StatusReporter:
         except BrokerUnavailable as error:
             log.warning("status.unreported", count=len(entries), reason=str(error))
             return
-        await self._ledger.mark_reported(entries)
+        await self._ledger.mark_reported(entries, skip_busy=leftovers)
 
     async def report_leftovers(self, limit: int = 200) -> None:
-        await self.report(await self._ledger.unreported(limit=limit, older_than=_LEFTOVER_AFTER))
+        await self.report(await self._ledger.unreported(limit=limit, older_than=_LEFTOVER_AFTER), leftovers=True)

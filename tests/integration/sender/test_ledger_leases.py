@@ -73,3 +73,26 @@ async def test_the_retry_loop_leaves_a_stale_message_its_own_process_still_holds
             assert state == "sending"
         finally:
             await transaction.rollback()
+
+
+async def test_marking_leftover_outcomes_reported_skips_a_row_being_written_instead_of_waiting_for_it(
+    pool: asyncpg.Pool,
+) -> None:
+    busy, free = f"m-busy-{uuid.uuid4().hex[:8]}", f"m-free-{uuid.uuid4().hex[:8]}"
+    for message_id in (busy, free):
+        await pool.execute(_ROW, message_id, _request(message_id), timedelta(hours=1))
+        await pool.execute("UPDATE send_ledger SET state = 'sent', attempts = 1 WHERE message_id = $1", message_id)
+    ledger = SendLedger(pool)
+    entries = [entry for entry in [await ledger.get(busy), await ledger.get(free)] if entry is not None]
+    try:
+        async with pool.acquire() as writer, writer.transaction():
+            await writer.execute("SELECT 1 FROM send_ledger WHERE message_id = $1 FOR UPDATE", busy)
+            await asyncio.wait_for(ledger.mark_reported(entries, skip_busy=True), timeout=5)
+            reported = dict(
+                await pool.fetch(
+                    "SELECT message_id, reported FROM send_ledger WHERE message_id = ANY($1::text[])", [busy, free]
+                )
+            )
+            assert reported == {busy: False, free: True}  # the busy one is reported again later, same record id
+    finally:
+        await pool.execute("DELETE FROM send_ledger WHERE message_id = ANY($1::text[])", [busy, free])
