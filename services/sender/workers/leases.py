@@ -41,7 +41,7 @@ class Leases:
         return list(self._held)
 
     async def renew(self) -> int:
-        """Touch the rows of every message in hand; returns how many were still in flight."""
+        """Touch the rows of every message in hand; returns how many were touched (rows being written are skipped)."""
         held = self.held
         return await self._ledger.renew(held) if held else 0
 
