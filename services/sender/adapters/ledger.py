@@ -194,7 +194,7 @@ class SendLedger:
             for s in settled
         ]
 
-    async def take_due(self, *, limit: int, stale_after: timedelta, held: list[str] | None = None) -> list[LedgerEntry]:
+    async def take_due(self, *, limit: int, stale_after: timedelta, held: list[str]) -> list[LedgerEntry]:
         """Deferred messages whose time has come, and those a dead sender left behind; claimed for this caller.
 
         `held` are the messages the caller is still working on: however late their lease, they are not
@@ -209,7 +209,7 @@ class SendLedger:
             f" RETURNING {_COLUMNS}",
             limit,
             stale_after,
-            held or [],
+            held,
         )
         return await self._without_unreadable(rows)
 
